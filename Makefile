@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` and `make test`. Every install step lives here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+GRAPHQL_SCHEMA_VERSION := 15.26.1
+GRAPHQL_SCHEMA := build/graphql-schema/node_modules/@octokit/graphql-schema/schema.graphql
+export GITHUB_GRAPHQL_SCHEMA ?= $(CURDIR)/$(GRAPHQL_SCHEMA)
+
+.PHONY: setup run test test-fast lint bench chromium clean
+
+setup: $(VENV)/.installed $(GRAPHQL_SCHEMA)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# GitHub's public GraphQL schema, which the sandbox validates every query against (not committed).
+$(GRAPHQL_SCHEMA):
+	mkdir -p build/graphql-schema
+	npm install --silent --no-save --no-audit --no-fund --prefix build/graphql-schema \
+		@octokit/graphql-schema@$(GRAPHQL_SCHEMA_VERSION)
+	test -f $@
+
+# Debian's Chromium for the browser tests (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed: browser tests will skip (fail under CI)"; }
+
+run: setup
+	$(BIN)/python -m shared.launcher
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared gateway fetcher uploader scheduler sandbox
+
+test: setup chromium lint
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not e2e and not browser"
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache var

@@ -1,0 +1,35 @@
+"""Dramatiq entry point of the fetcher: ``dramatiq fetcher.actors``."""
+
+from __future__ import annotations
+
+import dramatiq
+import structlog
+
+from shared import queues, runtime
+from shared.db import connection
+
+_runtime = runtime.start("fetcher")
+queues.setup_broker(_runtime.settings.redis_url)  # before any actor is declared
+
+from fetcher.sync import sync_member  # noqa: E402
+
+# Transient failures (5xx bursts, timeouts) retried this many times, with dramatiq's back-off.
+MAX_RETRIES = 5
+# Back-off bounds between retries, in milliseconds.
+MIN_BACKOFF_MS = 5_000
+MAX_BACKOFF_MS = 10 * 60_000
+# A sync of a heavy member can take long; it renews its lock, dramatiq must not kill it.
+TIME_LIMIT_MS = 6 * 3600 * 1000
+
+
+@dramatiq.actor(
+    actor_name=queues.SYNC_ACTOR,
+    queue_name=queues.FETCH_QUEUE,
+    max_retries=MAX_RETRIES,
+    min_backoff=MIN_BACKOFF_MS,
+    max_backoff=MAX_BACKOFF_MS,
+    time_limit=TIME_LIMIT_MS,
+)
+def sync(member_id: int) -> None:
+    with structlog.contextvars.bound_contextvars(member_id=member_id), connection():
+        sync_member(member_id, _runtime)

@@ -1,0 +1,202 @@
+"""The sync of one member: fetch every week not yet held complete, stage it, hand over to upload.
+
+The thin shell around the pure planner and bucketing: it holds the per-member lock, talks to
+GitHub through the shared limiter, stages each period's weeks as soon as they are complete, and
+maps the project's exceptions to what the member sees and what happens next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from peewee import EXCLUDED
+
+from fetcher.bucketing import bucket_weeks, commit_record
+from fetcher.contributions import fetch_period
+from fetcher.coverage import last_complete_week
+from fetcher.planner import first_week_to_fetch, periods
+from shared import queues
+from shared.activity import Commit, parse_timestamp
+from shared.db import Member, StagedWeek, SyncState, db, utcnow
+from shared.errors import RateLimited, TokenRevoked
+from shared.github.client import EtagCache, GitHubClient, NotFound
+from shared.github.ratelimit import RateLimiter
+from shared.isoweek import IsoWeek
+from shared.logging import get_logger
+from shared.runtime import Runtime
+
+# The per-member lock expires on its own if a fetcher dies; it is renewed while working.
+SYNC_LOCK_TTL_S = 300
+# Re-sent syncs start a little after GitHub's reset, spread so members don't stampede.
+RESET_JITTER_S = (2.0, 20.0)
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a sync ended: done, waiting (until ``resets_at``), revoked, busy or skipped."""
+
+    kind: str
+    resets_at: dt.datetime | None = None
+    weeks_staged: int = 0
+
+
+def sync_member(member_id: int, runtime: Runtime) -> Outcome:
+    """Run one sync unless another holds the member's lock (then do nothing: it will finish)."""
+    lock = runtime.redis.lock(f"ohgithub:sync:{member_id}", timeout=SYNC_LOCK_TTL_S)
+    if not lock.acquire(blocking=False):
+        log.info("sync_skipped_busy", member_id=member_id)
+        return Outcome("busy")
+    try:
+        return _sync(member_id, runtime, lock)
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            log.warning("sync_lock_lost", member_id=member_id)
+
+
+def _set_state(member_id: int, state: str, **fields: Any) -> None:
+    Member.update(sync_state=state, updated_at=utcnow(), **fields).where(
+        Member.id == member_id
+    ).execute()
+
+
+def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
+    member = Member.get_or_none(Member.id == member_id)
+    if member is None or not member.github_connected:
+        log.info("sync_skipped_not_connected", member_id=member_id)
+        return Outcome("skipped")
+    if member.sync_state in (SyncState.NEEDS_RECONNECT, SyncState.NEEDS_LOGIN):
+        log.info("sync_skipped_needs_action", member_id=member_id, state=member.sync_state)
+        return Outcome("skipped")
+    settings = runtime.settings
+    limiter = RateLimiter(runtime.redis, reserve=settings.github_reserve)
+    client = GitHubClient(
+        api_url=settings.github_api_url,
+        token=runtime.cipher.decrypt(member.github_token),
+        user_id=member.github_id,
+        limiter=limiter if member.github_id else None,
+        etags=EtagCache(runtime.redis, member.github_id) if member.github_id else None,
+        timeout_s=settings.http_timeout_s,
+    )
+    _set_state(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None)
+    staged = 0
+    try:
+        with client:
+            staged = _fetch(member, runtime, client, lock)
+    except RateLimited as limit:
+        return _wait_for_reset(member_id, limit)
+    except TokenRevoked:
+        _set_state(
+            member_id,
+            SyncState.NEEDS_RECONNECT,
+            sync_detail="GitHub no longer accepts our access: please reconnect GitHub.",
+        )
+        log.warning("github_token_revoked", member_id=member_id)
+        return Outcome("revoked")
+    except Exception as error:
+        # Dramatiq retries with back-off; what was staged stays staged.
+        _set_state(member_id, SyncState.ERROR, sync_detail=f"Sync failed, will retry: {error}")
+        raise
+    _set_state(member_id, SyncState.UPLOADING, last_synced_at=utcnow())
+    queues.send_upload(member_id)
+    log.info(
+        "sync_done",
+        member_id=member_id,
+        weeks_staged=staged,
+        requests=client.counter.sent,
+        not_modified=client.counter.not_modified,
+    )
+    return Outcome("done", weeks_staged=staged)
+
+
+def _wait_for_reset(member_id: int, limit: RateLimited) -> Outcome:
+    """Partial data goes to the member now; the sync comes back when GitHub's limit resets."""
+    delay_s = (limit.resets_at - utcnow()).total_seconds() + random.uniform(*RESET_JITTER_S)
+    _set_state(
+        member_id,
+        SyncState.WAITING,
+        waiting_until=limit.resets_at,
+        sync_detail=f"GitHub {limit.resource} limit reached",
+    )
+    if StagedWeek.select().where(StagedWeek.member == member_id).exists():
+        queues.send_upload(member_id)
+    queues.send_sync(member_id, delay_ms=int(max(delay_s, 1) * 1000))
+    log.info(
+        "sync_waiting",
+        member_id=member_id,
+        resource=limit.resource,
+        resets_at=limit.resets_at.isoformat(),
+        delay_s=round(delay_s, 1),
+    )
+    return Outcome("waiting", resets_at=limit.resets_at)
+
+
+def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) -> int:
+    user = client.get_user()
+    if (user.id, user.login) != (member.github_id, member.github_login):
+        Member.update(
+            github_id=user.id, github_login=user.login, github_created_at=user.created_at
+        ).where(Member.id == member.id).execute()
+    first = first_week_to_fetch(
+        account_created=IsoWeek.of(user.created_at),
+        last_complete_week=last_complete_week(member, runtime),
+    )
+    current = IsoWeek.current()
+    weeks_total = sum(1 for _ in first.until(current))
+    Member.update(weeks_total=weeks_total, weeks_done=0).where(Member.id == member.id).execute()
+    log.info("sync_started", member_id=member.id, first_week=str(first), weeks=weeks_total)
+    staged = 0
+    for start, end in periods(first, current):
+        fetched_at = utcnow()  # before any request: activity after this is in the next sync
+        starts_at, ends_at = start.starts_at, end.ends_at
+        contributions = fetch_period(client, login=user.login, starts_at=starts_at, ends_at=ends_at)
+        commits: list[Commit] = []
+        for repository in sorted(contributions.repositories):
+            try:
+                for raw in client.iter_commits(
+                    repository,
+                    author=user.login,
+                    since=starts_at,
+                    until=ends_at - dt.timedelta(seconds=1),
+                ):
+                    commits.append(commit_record(raw, repository))
+            except NotFound:
+                log.info("repository_not_visible", member_id=member.id, repository=repository)
+            lock.reacquire()  # renew the member lock's TTL while work goes on
+        weeks = bucket_weeks(list(start.until(end)), contributions, commits, fetched_at=fetched_at)
+        _stage(member.id, weeks)
+        staged += len(weeks)
+        Member.update(weeks_done=staged).where(Member.id == member.id).execute()
+    return staged
+
+
+def _stage(member_id: int, weeks: dict[IsoWeek, Any]) -> None:
+    """Upsert the weeks; a week fetched again replaces its earlier staged version."""
+    rows = [
+        {
+            "member": member_id,
+            "week": str(week),
+            "data": json.dumps(data, sort_keys=True, separators=(",", ":")),
+            "complete": data["complete"],
+            "fetched_at": parse_timestamp(data["fetched_at"]),
+        }
+        for week, data in weeks.items()
+    ]
+    with db.atomic():
+        for batch in range(0, len(rows), 100):
+            StagedWeek.insert_many(rows[batch : batch + 100]).on_conflict(
+                conflict_target=[StagedWeek.member, StagedWeek.week],
+                update={
+                    StagedWeek.data: EXCLUDED.data,
+                    StagedWeek.complete: EXCLUDED.complete,
+                    StagedWeek.fetched_at: EXCLUDED.fetched_at,
+                },
+            ).execute()

@@ -1,0 +1,1 @@
+"""The scheduler service: enqueues refreshes for members whose data has gone stale."""

@@ -1,0 +1,1 @@
+"""What more than one service of the GitHub → Open Humans data source uses."""

@@ -1,0 +1,151 @@
+"""Database models on a ``DatabaseProxy``: SQLite file by default, PostgreSQL via DATABASE_URL.
+
+Connections are opened and closed explicitly per request and per message (``connection()``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import peewee
+from playhouse.db_url import connect
+
+db = peewee.DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UtcDateTimeField(peewee.DateTimeField):
+    """Stores naive UTC, returns aware UTC datetimes (SQLite and PostgreSQL alike)."""
+
+    def db_value(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value: Any) -> Any:
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class SyncState:
+    """What the dashboard shows about a member's sync."""
+
+    NEW = "new"  # GitHub not connected yet
+    IDLE = "idle"  # connected, nothing running
+    QUEUED = "queued"
+    SYNCING = "syncing"
+    WAITING = "waiting"  # for GitHub's rate limit to reset (see waiting_until)
+    UPLOADING = "uploading"
+    DONE = "done"
+    NEEDS_RECONNECT = "needs_reconnect"  # GitHub token revoked
+    NEEDS_LOGIN = "needs_login"  # Open Humans refresh token no longer valid
+    ERROR = "error"
+
+    ACTIVE = (QUEUED, SYNCING, WAITING, UPLOADING)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = db
+
+
+class Member(BaseModel):
+    """An Open Humans member who joined the project, and their GitHub connection."""
+
+    oh_member_id = peewee.CharField(unique=True)
+    oh_username = peewee.CharField(default="")
+    oh_access_token = peewee.TextField(default="")  # encrypted
+    oh_refresh_token = peewee.TextField(default="")  # encrypted
+    oh_token_expires_at = UtcDateTimeField(null=True)
+
+    github_id = peewee.BigIntegerField(null=True, index=True)
+    github_login = peewee.CharField(default="")
+    github_token = peewee.TextField(default="")  # encrypted
+    github_scopes = peewee.CharField(default="")
+    github_created_at = UtcDateTimeField(null=True)
+
+    sync_state = peewee.CharField(default=SyncState.NEW, index=True)
+    sync_detail = peewee.TextField(default="")
+    waiting_until = UtcDateTimeField(null=True)
+    weeks_done = peewee.IntegerField(default=0)
+    weeks_total = peewee.IntegerField(default=0)
+    sync_requested_at = UtcDateTimeField(null=True)
+    last_synced_at = UtcDateTimeField(null=True, index=True)
+    last_uploaded_at = UtcDateTimeField(null=True)
+
+    # Cache of what the member's Open Humans file holds (the file is the source of truth).
+    coverage_first_week = peewee.CharField(default="")
+    coverage_last_week = peewee.CharField(default="")
+    coverage_last_complete_week = peewee.CharField(default="")
+    file_size = peewee.BigIntegerField(default=0)
+
+    created_at = UtcDateTimeField(default=utcnow)
+    updated_at = UtcDateTimeField(default=utcnow)
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        self.updated_at = utcnow()
+        return super().save(*args, **kwargs)
+
+    @property
+    def github_connected(self) -> bool:
+        return bool(self.github_token)
+
+
+class StagedWeek(BaseModel):
+    """One fetched week waiting for the uploader; replaced when the same week is fetched again."""
+
+    member = peewee.ForeignKeyField(Member, backref="staged_weeks", on_delete="CASCADE")
+    week = peewee.CharField()  # "2024-W18"
+    data = peewee.TextField()  # JSON of shared.activity.Week
+    complete = peewee.BooleanField()
+    fetched_at = UtcDateTimeField()
+
+    class Meta:
+        indexes = ((("member", "week"), True),)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.data)
+        return result
+
+
+MODELS = [Member, StagedWeek]
+
+
+def init_database(url: str) -> peewee.Database:
+    """Bind the proxy to DATABASE_URL and create missing tables."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if str(path) not in ("", ":memory:"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        database: peewee.Database = connect(
+            url,
+            pragmas={"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1},
+        )
+    else:
+        database = connect(url)
+    db.initialize(database)
+    with connection():
+        db.create_tables(MODELS, safe=True)
+    return database
+
+
+@contextmanager
+def connection() -> Iterator[None]:
+    """An explicit connection for one request or message (reuses one already open)."""
+    opened = db.connect(reuse_if_open=True)
+    try:
+        yield
+    finally:
+        if opened and not db.is_closed():
+            db.close()

@@ -1,0 +1,51 @@
+"""The project's own exceptions; each service maps them to behaviour in one place.
+
+DataSourceError
+ ├── UpstreamError                 a GitHub or Open Humans call did not give usable data
+ │    ├── RateLimited(resets_at)   GitHub's budget is spent until ``resets_at``
+ │    ├── TokenRevoked             GitHub answered 401: the member must reconnect
+ │    ├── OpenHumansAuthError      Open Humans refused the token or the refresh token
+ │    ├── UpstreamUnavailable      5xx, timeout, connection error: retry with backoff
+ │    └── MalformedResponse        the body is not what the API documents: retry
+ └── InvalidFile                   the member's Open Humans file does not parse or validate
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+class DataSourceError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class UpstreamError(DataSourceError):
+    pass
+
+
+class RateLimited(UpstreamError):
+    def __init__(self, resets_at: dt.datetime, *, resource: str, reason: str = "") -> None:
+        super().__init__(f"GitHub {resource} limit reached until {resets_at.isoformat()} {reason}")
+        self.resets_at = resets_at
+        self.resource = resource
+        self.reason = reason
+
+
+class TokenRevoked(UpstreamError):
+    pass
+
+
+class OpenHumansAuthError(UpstreamError):
+    pass
+
+
+class UpstreamUnavailable(UpstreamError):
+    pass
+
+
+class MalformedResponse(UpstreamError):
+    pass
+
+
+class InvalidFile(DataSourceError):
+    pass

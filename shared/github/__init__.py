@@ -1,0 +1,1 @@
+"""GitHub: the HTTP client, the shared rate limiter and the contribution queries."""

@@ -1,0 +1,297 @@
+"""A small GitHub client: REST and GraphQL, GitHub's rate-limit rules, ETags, bounded retries.
+
+Every response's ``x-ratelimit-*`` headers go to the shared limiter; limited responses become
+``RateLimited(resets_at)`` following GitHub's order of rules (retry-after, then remaining 0 until
+reset, then the secondary limit's back-off). 5xx, timeouts and malformed bodies are retried with
+exponential back-off a bounded number of times, then raise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import redis
+
+from shared.activity import parse_timestamp
+from shared.errors import MalformedResponse, RateLimited, TokenRevoked, UpstreamUnavailable
+from shared.github.ratelimit import RateLimiter
+
+USER_AGENT = "oh-github-source/0.1 (+https://www.openhumans.org)"
+# Attempts for one request on 5xx, timeouts and malformed bodies (then UpstreamUnavailable).
+MAX_ATTEMPTS = 4
+# First back-off after a transient failure; doubles on each further attempt.
+FIRST_BACKOFF_S = 0.5
+# A secondary limit without retry-after: GitHub asks to wait at least a minute.
+SECONDARY_LIMIT_WAIT_S = 60
+# ETags are kept this long; a week's listing is rarely asked again after that.
+ETAG_TTL_S = 14 * 86400
+
+
+@dataclass(frozen=True)
+class GitHubUser:
+    id: int
+    login: str
+    created_at: dt.datetime
+    scopes: list[str] = field(default_factory=list)
+
+    @property
+    def can_read_private(self) -> bool:
+        return "repo" in self.scopes
+
+
+class NotFound(Exception):
+    """404: the repository is gone or not visible with this token."""
+
+
+@dataclass
+class RequestCounter:
+    """Requests sent and 304s received, for logs and benchmarks."""
+
+    sent: int = 0
+    not_modified: int = 0
+
+
+class EtagCache:
+    """ETag and body of earlier GET responses, per GitHub user, in Redis."""
+
+    def __init__(self, client: redis.Redis, user_id: int, *, namespace: str = "ohgithub") -> None:
+        self._redis = client
+        self._prefix = f"{namespace}:etag:{user_id}:"
+
+    def _key(self, url: str, params: dict[str, Any] | None) -> str:
+        raw = url + "?" + json.dumps(params or {}, sort_keys=True)
+        return self._prefix + hashlib.sha256(raw.encode()).hexdigest()
+
+    def get(self, url: str, params: dict[str, Any] | None) -> tuple[str, bytes, str] | None:
+        raw = self._redis.get(self._key(url, params))
+        if raw is None:
+            return None
+        entry = json.loads(raw)  # type: ignore[arg-type]
+        return entry["etag"], entry["body"].encode(), entry.get("link", "")
+
+    def put(
+        self, url: str, params: dict[str, Any] | None, etag: str, body: bytes, link: str
+    ) -> None:
+        entry = json.dumps({"etag": etag, "body": body.decode(), "link": link})
+        self._redis.set(self._key(url, params), entry, ex=ETAG_TTL_S)
+
+
+def scopes_of(headers: httpx.Headers) -> list[str]:
+    return [s.strip() for s in headers.get("x-oauth-scopes", "").split(",") if s.strip()]
+
+
+def _resets_at(headers: httpx.Headers) -> dt.datetime:
+    reset = headers.get("x-ratelimit-reset")
+    if reset and reset.isdigit():
+        return dt.datetime.fromtimestamp(int(reset), dt.UTC)
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SECONDARY_LIMIT_WAIT_S)
+
+
+def limited_until(response: httpx.Response, *, secondary_strikes: int = 0) -> dt.datetime | None:
+    """When a limited response allows the next request, by GitHub's rules; None if not limited."""
+    now = dt.datetime.now(dt.UTC)
+    if response.status_code not in (403, 429):
+        return None
+    retry_after = response.headers.get("retry-after")
+    if retry_after and retry_after.strip().isdigit():
+        return now + dt.timedelta(seconds=int(retry_after))
+    if response.headers.get("x-ratelimit-remaining") == "0":
+        return _resets_at(response.headers)
+    if "secondary rate limit" in response.text.lower() or response.status_code == 429:
+        backoff = SECONDARY_LIMIT_WAIT_S * (2 ** min(secondary_strikes, 5))
+        return now + dt.timedelta(seconds=backoff)
+    return None
+
+
+class GitHubClient:
+    """One member's view of GitHub. Not thread-safe; one client per sync."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        token: str,
+        user_id: int | None = None,
+        limiter: RateLimiter | None = None,
+        etags: EtagCache | None = None,
+        timeout_s: float = 30,
+        sleep: Any = time.sleep,
+    ) -> None:
+        self._api_url = api_url.rstrip("/")
+        self._user_id = user_id
+        self._limiter = limiter
+        self._etags = etags
+        self._sleep = sleep
+        self.counter = RequestCounter()
+        self.last_headers: httpx.Headers = httpx.Headers()
+        self._http = httpx.Client(
+            timeout=timeout_s,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "User-Agent": USER_AGENT,
+            },
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- transport -------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        resource: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> tuple[Any, httpx.Response]:
+        """One logical request with GitHub's rules; returns (parsed JSON, response)."""
+        if not url.startswith("http"):
+            url = self._api_url + url
+        cached = self._etags.get(url, params) if (self._etags and method == "GET") else None
+        last_error: Exception | None = None
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                self._sleep(FIRST_BACKOFF_S * 2 ** (attempt - 1))
+            headers = {"If-None-Match": cached[0]} if cached else {}
+            try:
+                response = self._exchange(method, url, resource, params, json_body, headers)
+            except httpx.TransportError as error:  # timeouts, refused connections
+                last_error = error
+                continue
+            if response.status_code == 304 and cached:
+                self.counter.not_modified += 1
+                response.headers["link"] = cached[2]
+                return json.loads(cached[1]), response
+            if response.status_code == 401:
+                raise TokenRevoked("GitHub answered 401 Bad credentials")
+            until = limited_until(response)
+            if until is not None:
+                raise RateLimited(until, resource=resource, reason=response.text[:200])
+            if response.status_code >= 500:
+                last_error = UpstreamUnavailable(f"GitHub {response.status_code} on {url}")
+                continue
+            if response.status_code == 404:
+                raise NotFound(url)
+            try:
+                body = response.json() if response.content else None
+            except ValueError:
+                last_error = MalformedResponse(f"GitHub sent a body that is not JSON for {url}")
+                continue
+            if self._etags and method == "GET" and response.status_code == 200:
+                etag = response.headers.get("etag")
+                if etag:
+                    self._etags.put(
+                        url, params, etag, response.content, response.headers.get("link", "")
+                    )
+            return body, response
+        if isinstance(last_error, MalformedResponse):
+            raise last_error
+        raise UpstreamUnavailable(f"GitHub unavailable after {MAX_ATTEMPTS} attempts: {last_error}")
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        resource: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        if self._limiter is None or self._user_id is None:
+            response = self._http.request(
+                method, url, params=params, json=json_body, headers=headers
+            )
+        else:
+            with self._limiter.serial(self._user_id):
+                self._limiter.reserve(self._user_id, resource)
+                response = self._http.request(
+                    method, url, params=params, json=json_body, headers=headers
+                )
+                self._limiter.record(self._user_id, response.headers)
+        self.counter.sent += 1
+        self.last_headers = response.headers
+        return response
+
+    # ---- API -------------------------------------------------------------------------------
+
+    def get_user(self) -> GitHubUser:
+        body, response = self._send("GET", "/user", resource="core")
+        try:
+            return GitHubUser(
+                id=int(body["id"]),
+                login=str(body["login"]),
+                created_at=parse_timestamp(body["created_at"]),
+                scopes=scopes_of(response.headers),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedResponse(f"unexpected /user body: {error}") from error
+
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The ``data`` of a GraphQL query; GraphQL's 200-with-error limit becomes RateLimited."""
+        body, response = self._send(
+            "POST",
+            "/graphql",
+            resource="graphql",
+            json_body={"query": query, "variables": variables},
+        )
+        if not isinstance(body, dict):
+            raise MalformedResponse("GraphQL answered something that is not an object")
+        errors = body.get("errors") or []
+        if any(e.get("type") == "RATE_LIMITED" for e in errors if isinstance(e, dict)):
+            raise RateLimited(_resets_at(response.headers), resource="graphql", reason="GraphQL")
+        if errors:
+            raise MalformedResponse(f"GraphQL errors: {json.dumps(errors)[:500]}")
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise MalformedResponse("GraphQL answered without data")
+        return data
+
+    def iter_commits(
+        self, repository: str, *, author: str, since: dt.datetime, until: dt.datetime
+    ) -> Iterator[dict[str, Any]]:
+        """The author's commits on the default branch between two instants, page by page.
+
+        Follows ``Link: rel="next"``; an empty repository (409) has none.
+        """
+        url: str | None = f"{self._api_url}/repos/{repository}/commits"
+        params: dict[str, Any] | None = {
+            "author": author,
+            "since": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "per_page": 100,
+        }
+        while url:
+            try:
+                body, response = self._send("GET", url, resource="core", params=params)
+            except UpstreamUnavailable:
+                raise
+            if response.status_code == 409:
+                return
+            if not isinstance(body, list):
+                raise MalformedResponse(f"commit listing of {repository} is not a list")
+            yield from body
+            url = response.links.get("next", {}).get("url")
+            params = None  # the next URL carries every parameter: never build page URLs
+
+
+def fetch_user(*, api_url: str, token: str, timeout_s: float = 30) -> GitHubUser:
+    """The GitHub account behind ``token`` (used by the gateway when a member connects)."""
+    with GitHubClient(api_url=api_url, token=token, timeout_s=timeout_s) as client:
+        return client.get_user()

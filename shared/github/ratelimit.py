@@ -1,0 +1,87 @@
+"""GitHub's primary limits, shared by every fetcher process through Redis.
+
+GitHub's headers are the truth (other apps spend the same per-user budget), so the state is
+overwritten from every response; between responses a Lua script reserves requests atomically so
+that parallel fetchers never send a request once the budget (less a reserve) is spent. A per-user
+mutex keeps one user's requests serial across the fleet, as GitHub asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from importlib import resources
+
+import redis
+
+from shared.errors import RateLimited
+
+_RESERVE_SCRIPT = resources.files("shared.github").joinpath("reserve.lua").read_text()
+# A request that holds the per-user mutex longer than this is presumed dead (timeouts are 30 s).
+MUTEX_TTL_S = 120
+# How long a request waits for the previous request of the same user before giving up.
+MUTEX_WAIT_S = 150
+
+
+class RateLimiter:
+    def __init__(
+        self, client: redis.Redis, *, reserve: int = 0, namespace: str = "ohgithub"
+    ) -> None:
+        self._redis = client
+        self._reserve = reserve
+        self._namespace = namespace
+        self._reserve_script = client.register_script(_RESERVE_SCRIPT)
+
+    def _key(self, user_id: int, resource: str) -> str:
+        return f"{self._namespace}:ratelimit:{user_id}:{resource}"
+
+    def reserve(self, user_id: int, resource: str, *, cost: int = 1) -> None:
+        """Take ``cost`` from the user's budget, or raise ``RateLimited`` until it resets."""
+        allowed, reset = self._reserve_script(
+            keys=[self._key(user_id, resource)], args=[int(time.time()), self._reserve, cost]
+        )
+        if not allowed:
+            raise RateLimited(
+                dt.datetime.fromtimestamp(int(reset), dt.UTC),
+                resource=resource,
+                reason="budget spent (local state)",
+            )
+
+    def record(self, user_id: int, headers: Mapping[str, str]) -> None:
+        """Store the budget GitHub reported in a response's ``x-ratelimit-*`` headers."""
+        if "x-ratelimit-remaining" not in headers or "x-ratelimit-reset" not in headers:
+            return
+        resource = headers.get("x-ratelimit-resource", "core")
+        key = self._key(user_id, resource)
+        self._redis.hset(
+            key,
+            mapping={
+                "remaining": int(headers["x-ratelimit-remaining"]),
+                "reset": int(headers["x-ratelimit-reset"]),
+                "limit": int(headers.get("x-ratelimit-limit", 0)),
+            },
+        )
+        self._redis.expire(key, 2 * 3600)
+
+    def state(self, user_id: int, resource: str) -> dict[str, int]:
+        raw = self._redis.hgetall(self._key(user_id, resource))
+        return {k.decode(): int(v) for k, v in raw.items()}  # type: ignore[union-attr]
+
+    @contextmanager
+    def serial(self, user_id: int) -> Iterator[None]:
+        """Hold the user's mutex for one request, so one user's requests never overlap."""
+        lock = self._redis.lock(
+            f"{self._namespace}:github-user:{user_id}:mutex",
+            timeout=MUTEX_TTL_S,
+            blocking_timeout=MUTEX_WAIT_S,
+        )
+        if not lock.acquire():
+            raise TimeoutError(f"GitHub user {user_id} mutex still held after {MUTEX_WAIT_S} s")
+        try:
+            yield
+        finally:
+            # Expired meanwhile: someone else may hold it now, and there is nothing to release.
+            with suppress(redis.exceptions.LockError):
+                lock.release()

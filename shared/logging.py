@@ -1,0 +1,68 @@
+"""structlog JSON logging for every service, with tokens scrubbed before anything is written."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+# What GitHub, Open Humans and Fernet tokens look like, and keys whose values are secrets.
+_TOKEN_PATTERN = re.compile(
+    r"(gh[opusr]_[A-Za-z0-9]{20,}|gAAAAA[A-Za-z0-9_\-=]{20,}|(?<=Bearer )[A-Za-z0-9._\-]{8,}"
+    r"|(?<=token=)[A-Za-z0-9._\-]{8,}|(?<=code=)[A-Za-z0-9._\-]{8,})"
+)
+_SECRET_KEYS = re.compile(r"token|secret|password|authorization|cookie|code$", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def scrub_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Drop values of secret-named keys and anything in a string that looks like a token."""
+    for key, value in list(event_dict.items()):
+        if _SECRET_KEYS.search(key) and key != "event":
+            event_dict[key] = REDACTED
+        elif isinstance(value, str):
+            event_dict[key] = _TOKEN_PATTERN.sub(REDACTED, value)
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", *, service: str) -> None:
+    """JSON lines on stderr; stdlib loggers (uvicorn, dramatiq) go through the same processors."""
+    shared_processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        scrub_secrets,
+    ]
+    structlog.configure(
+        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared_processors,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # httpx logs full URLs at INFO, which can carry OAuth codes: keep it quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.stdlib.get_logger(name)

@@ -1,0 +1,1 @@
+"""Open Humans: the API client and the member's token lifecycle."""

@@ -1,0 +1,110 @@
+"""The one settings object, read once from environment variables at start-up.
+
+Every field is documented here and in the README's configuration table, with its default.
+Durations accept a number of seconds or a suffixed value: ``90s``, ``30m``, ``1h``, ``4d``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# Development-only secrets, used when nothing is configured (sandbox mode). Refused in production.
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+DEV_TOKEN_KEY = "ZGV2LW9ubHktdG9rZW4ta2V5LTMyLWJ5dGVzLWxvbmc="
+
+
+def parse_duration_s(text: str) -> float:
+    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"1h"`` or ``"4d"``."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 30m, 1h, 4d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Configuration of every service. Field ``x_y`` is read from environment variable ``X_Y``."""
+
+    # Public URL of the gateway, used to build OAuth redirect URLs.
+    app_base_url: str = "http://127.0.0.1:8000"
+    # Where the gateway listens.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    # Signs the session cookie. Must be set to a long random value in production.
+    secret_key: str = DEV_SECRET_KEY
+    # Fernet key(s) encrypting tokens at rest; comma-separated, first one encrypts (key rotation).
+    token_encryption_keys: str = DEV_TOKEN_KEY
+    # peewee database URL: sqlite:///path or postgresql://user@host/db (postgres+pool:// pools).
+    database_url: str = "sqlite:///var/data.sqlite3"
+    # Dramatiq broker, rate-limit state, ETags and locks.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Open Humans project credentials and where Open Humans is.
+    openhumans_url: str = "https://www.openhumans.org"
+    openhumans_client_id: str = ""
+    openhumans_client_secret: str = ""
+    # Secret of the deauthorization webhook's HMAC signature; empty accepts unsigned webhooks.
+    openhumans_webhook_secret: str = ""
+    # GitHub OAuth app credentials and where GitHub is.
+    github_web_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    # Name of the member's file on Open Humans.
+    openhumans_filename: str = "github-activity.json"
+    # Members whose last successful sync is older than this are refreshed by the scheduler.
+    stale_after_s: float = 4 * 86400
+    # How often the scheduler looks for stale members.
+    scheduler_interval_s: float = 300
+    # Minimum time between two "Sync now" presses of one member.
+    sync_cooldown_s: float = 3600
+    # GitHub requests per user and resource left unused for the member's own tools.
+    github_reserve: int = 200
+    # Seconds a GitHub or Open Humans request may take before it counts as a timeout.
+    http_timeout_s: float = 30
+    # Log level of every service (DEBUG, INFO, WARNING, ERROR).
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            name = field.name.upper()
+            if name.endswith("_S"):
+                name = name[:-2]  # STALE_AFTER, not STALE_AFTER_S: the value carries its unit
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            if field.name.endswith("_s"):
+                values[field.name] = parse_duration_s(raw)
+            elif field.type in ("int", int):
+                values[field.name] = int(raw)
+            else:
+                values[field.name] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_configured(self) -> bool:
+        """True when real OAuth credentials are present (otherwise `make run` uses the sandbox)."""
+        return bool(self.openhumans_client_id and self.github_client_id)
+
+    def production_problems(self) -> list[str]:
+        """What must be fixed before serving real members with these settings."""
+        problems = []
+        if self.secret_key == DEV_SECRET_KEY:
+            problems.append("SECRET_KEY is the development default")
+        if self.token_encryption_keys == DEV_TOKEN_KEY:
+            problems.append("TOKEN_ENCRYPTION_KEYS is the development default")
+        return problems
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a settings field."""
+    name = field_name.upper()
+    return name[:-2] if name.endswith("_S") else name

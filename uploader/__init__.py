@@ -1,0 +1,1 @@
+"""The uploader service: merges staged weeks into the member's Open Humans file."""
