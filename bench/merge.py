@@ -45,14 +45,14 @@ def synthetic_history(*, seed: int = 7) -> dict[str, Any]:
         activity[week]["contributions"][when.date().isoformat()] += 1
     for n in range(3000):
         week = rng.choice(weeks)
-        when = utc_timestamp(week.starts_at + dt.timedelta(hours=rng.randrange(168)))
+        opened = utc_timestamp(week.starts_at + dt.timedelta(hours=rng.randrange(168)))
         repo = rng.choice(repos)
-        item = {"repository": repo, "number": n + 1, "title": f"Item {n}", "state": "CLOSED",
-                "created_at": when, "url": f"https://github.com/{repo}/pull/{n + 1}"}  # fmt: skip
+        item: Any = {"repository": repo, "number": n + 1, "title": f"Item {n}", "state": "CLOSED",
+                "created_at": opened, "url": f"https://github.com/{repo}/pull/{n + 1}"}  # fmt: skip
         activity[week]["pull_requests" if n % 2 else "issues"].append(item)
         url = f"https://github.com/{repo}/pull/{n + 1}"
-        review = {"repository": repo, "pull_request": n + 1, "state": "APPROVED",
-                  "submitted_at": when, "url": url + "#review"}  # fmt: skip
+        review: Any = {"repository": repo, "pull_request": n + 1, "state": "APPROVED",
+                  "submitted_at": opened, "url": url + "#review"}  # fmt: skip
         activity[week]["reviews"].append(review)
     fetched = dt.datetime.now(dt.UTC)
     return {str(w): make_week(w, activity[w], fetched_at=fetched) for w in weeks}

@@ -101,7 +101,7 @@ def make_week(week: IsoWeek, activity: WeekActivity, *, fetched_at: dt.datetime)
         "end": week.end.isoformat(),
         "complete": fetched_at >= week.ends_at,
         "fetched_at": utc_timestamp(fetched_at),
-        **sort_activity(activity),  # type: ignore[typeddict-item]
+        **sort_activity(activity),
     }
 
 

@@ -28,10 +28,10 @@ class UtcDateTimeField(peewee.DateTimeField):
     def db_value(self, value: Any) -> Any:
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return super().db_value(value)
+        return super().db_value(value)  # type: ignore[no-untyped-call]
 
     def python_value(self, value: Any) -> Any:
-        value = super().python_value(value)
+        value = super().python_value(value)  # type: ignore[no-untyped-call]
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return value
@@ -62,6 +62,7 @@ class BaseModel(peewee.Model):
 class Member(BaseModel):
     """An Open Humans member who joined the project, and their GitHub connection."""
 
+    id = peewee.AutoField()
     oh_member_id = peewee.CharField(unique=True)
     oh_username = peewee.CharField(default="")
     oh_access_token = peewee.TextField(default="")  # encrypted
@@ -104,6 +105,7 @@ class Member(BaseModel):
 class StagedWeek(BaseModel):
     """One fetched week waiting for the uploader; replaced when the same week is fetched again."""
 
+    id = peewee.AutoField()
     member = peewee.ForeignKeyField(Member, backref="staged_weeks", on_delete="CASCADE")
     week = peewee.CharField()  # "2024-W18"
     data = peewee.TextField()  # JSON of shared.activity.Week

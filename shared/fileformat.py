@@ -56,7 +56,7 @@ def serialise(document: dict[str, Any]) -> bytes:
 def _validator() -> Callable[[Any], Any]:
     # Compiled to Python code: 15x faster than jsonschema on a 50,000-commit file. The tests
     # check written files with jsonschema, the reference implementation, as well.
-    return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text()))  # type: ignore[no-any-return]
+    return fastjsonschema.compile(json.loads(SCHEMA_PATH.read_text()))
 
 
 def validate(document: Any) -> None:

@@ -19,7 +19,7 @@ MAX_DELAY_MS = 6 * 24 * 3600 * 1000
 
 def setup_broker(redis_url: str) -> RedisBroker:
     """Create the Redis broker and make it global; call before importing any actor module."""
-    broker = RedisBroker(url=redis_url, namespace="ohgithub")
+    broker = RedisBroker(url=redis_url, namespace="ohgithub")  # type: ignore[no-untyped-call]
     dramatiq.set_broker(broker)
     return broker
 

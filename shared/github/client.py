@@ -73,7 +73,7 @@ class EtagCache:
         raw = self._redis.get(self._key(url, params))
         if raw is None:
             return None
-        entry = json.loads(raw)  # type: ignore[arg-type]
+        entry = json.loads(raw)
         return entry["etag"], entry["body"].encode(), entry.get("link", "")
 
     def put(
