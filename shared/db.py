@@ -122,6 +122,8 @@ class StagedWeek(BaseModel):
 
 
 MODELS = [Member, StagedWeek]
+# Arbitrary key of the PostgreSQL advisory lock that serialises table creation.
+SCHEMA_LOCK_ID = 7_413_112
 
 
 def init_database(url: str) -> peewee.Database:
@@ -138,7 +140,14 @@ def init_database(url: str) -> peewee.Database:
         database = connect(url)
     db.initialize(database)
     with connection():
-        db.create_tables(MODELS, safe=True)
+        if isinstance(database, peewee.PostgresqlDatabase):
+            # Every service creates missing tables at start-up; on PostgreSQL concurrent CREATE
+            # INDEX statements collide, so creation is serialised by an advisory lock.
+            with db.atomic():
+                db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
+                db.create_tables(MODELS, safe=True)
+        else:
+            db.create_tables(MODELS, safe=True)
     return database
 
 

@@ -61,6 +61,7 @@ def configure_logging(level: str = "INFO", *, service: str) -> None:
         logging.getLogger(name).propagate = True
     # httpx logs full URLs at INFO, which can carry OAuth codes: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # library warnings become JSON log lines too
     structlog.contextvars.bind_contextvars(service=service)
 
 

@@ -90,8 +90,11 @@ class OpenHumansApi:
         )
         if response.status_code in (400, 401):
             raise OpenHumansAuthError(f"refresh refused: {response.text[:200]}")
-        body = response.json()
-        if "access_token" not in body or "refresh_token" not in body:
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise MalformedResponse("token response is not JSON") from error
+        if not isinstance(body, dict) or "access_token" not in body or "refresh_token" not in body:
             raise MalformedResponse("token response without tokens")
         result: dict[str, Any] = body
         return result

@@ -30,10 +30,18 @@ def free_port() -> int:
 
 
 def wait_for(
-    condition: Callable[[], Any], *, timeout_s: float, interval_s: float = 0.5, what: str = ""
+    condition: Callable[[], Any],
+    *,
+    timeout_s: float,
+    interval_s: float = 0.5,
+    what: str = "",
+    services: ServiceSet | None = None,
 ) -> Any:
+    """Poll ``condition`` until truthy; fail at once if one of ``services`` died."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if services is not None and services.dead():
+            raise AssertionError(f"service(s) died while waiting for {what}: {services.dead()}")
         result = condition()
         if result:
             return result

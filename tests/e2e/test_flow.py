@@ -30,7 +30,7 @@ def test_member_gets_exactly_one_file_equal_to_ground_truth(system: System) -> N
             status = member.get(f"{system.gateway_url}/api/status").json()
             return status if status["state"] == "done" else None
 
-        wait_for(synced, timeout_s=120, what="the sync to be done")
+        wait_for(synced, timeout_s=120, what="the sync to be done", services=system.services)
         dashboard = member.get(f"{system.gateway_url}/dashboard")
         assert dashboard.status_code == 200
 

@@ -1,0 +1,1 @@
+"""The web gateway: Open Humans and GitHub OAuth, the member's dashboard, webhooks and probes."""

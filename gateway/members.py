@@ -1,0 +1,141 @@
+"""The gateway's changes to member rows; each function runs inside one database connection.
+
+These are synchronous on purpose: routes call them through a thread pool so that peewee's
+blocking I/O never runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from peewee import fn
+
+from shared.crypto import TokenCipher
+from shared.db import Member, StagedWeek, SyncState, connection, db, utcnow
+from shared.logging import get_logger
+from shared.openhumans.tokens import store_tokens
+from shared.queues import send_sync
+
+log = get_logger(__name__)
+
+
+def get_member(member_id: int) -> Member | None:
+    with connection():
+        return Member.get_or_none(Member.id == member_id)
+
+
+def upsert_openhumans_member(
+    *, project_member_id: str, username: str, token: dict[str, Any], cipher: TokenCipher
+) -> Member:
+    """Create or update the member who just logged in with Open Humans; returns the row.
+
+    A member who had to log in again because their refresh token stopped working gets their
+    pending sync queued again, since staged weeks may be waiting for upload.
+    """
+    with connection(), db.atomic():
+        member = Member.get_or_none(Member.oh_member_id == project_member_id)
+        created = member is None
+        if member is None:
+            member = Member(oh_member_id=project_member_id)
+        member.oh_username = username
+        store_tokens(member, token, cipher)
+        resume = member.sync_state == SyncState.NEEDS_LOGIN
+        if resume:
+            member.sync_state = SyncState.QUEUED if member.github_connected else SyncState.NEW
+            member.sync_detail = ""
+            member.sync_requested_at = utcnow()
+        member.save()
+    log.info("openhumans_login", member_id=member.id, created=created)
+    if resume and member.sync_state == SyncState.QUEUED:
+        send_sync(member.id)
+    return member
+
+
+def connect_github(
+    *,
+    member_id: int,
+    github_id: int,
+    login: str,
+    created_at: dt.datetime,
+    scopes: list[str],
+    token: str,
+    cipher: TokenCipher,
+) -> Member | None:
+    """Store the member's GitHub connection and queue their first sync; None if they are gone."""
+    with connection(), db.atomic():
+        member = Member.get_or_none(Member.id == member_id)
+        if member is None:
+            return None
+        if member.github_id is not None and member.github_id != github_id:
+            # Another GitHub account: its staged weeks belong to the previous one.
+            StagedWeek.delete().where(StagedWeek.member == member).execute()
+        member.github_id = github_id
+        member.github_login = login
+        member.github_created_at = created_at
+        member.github_scopes = " ".join(sorted(scopes))
+        member.github_token = cipher.encrypt(token)
+        member.sync_state = SyncState.QUEUED
+        member.sync_detail = ""
+        member.waiting_until = None
+        member.sync_requested_at = utcnow()
+        member.save()
+    log.info("github_connected", member_id=member.id, github_id=github_id, scopes=scopes)
+    send_sync(member.id)
+    return member
+
+
+def request_sync(member: Member) -> None:
+    """Queue a sync now (the caller has checked the cooldown)."""
+    with connection():
+        Member.update(
+            sync_state=SyncState.QUEUED,
+            sync_detail="",
+            sync_requested_at=utcnow(),
+            updated_at=utcnow(),
+        ).where(Member.id == member.id).execute()
+    log.info("sync_requested", member_id=member.id)
+    send_sync(member.id)
+
+
+def disconnect_github(member_id: int) -> None:
+    """Forget the GitHub token, account and staged weeks; the Open Humans file stays."""
+    with connection(), db.atomic():
+        StagedWeek.delete().where(StagedWeek.member == member_id).execute()
+        Member.update(
+            github_token="",
+            github_id=None,
+            github_login="",
+            github_scopes="",
+            github_created_at=None,
+            sync_state=SyncState.NEW,
+            sync_detail="",
+            waiting_until=None,
+            weeks_done=0,
+            weeks_total=0,
+            updated_at=utcnow(),
+        ).where(Member.id == member_id).execute()
+    log.info("github_disconnected", member_id=member_id)
+
+
+def erase_member(project_member_id: str) -> bool:
+    """Delete everything held about an Open Humans member (deauthorization); False if unknown.
+
+    A fetcher or uploader that later receives a message for this member finds no row and stops.
+    """
+    with connection(), db.atomic():
+        member = Member.get_or_none(Member.oh_member_id == project_member_id)
+        if member is None:
+            return False
+        StagedWeek.delete().where(StagedWeek.member == member).execute()
+        member.delete_instance()
+    log.info("member_erased", member_id=member.id)
+    return True
+
+
+def count_by_state() -> dict[str, int]:
+    """Members per sync state, for the metrics endpoint."""
+    with connection():
+        query = Member.select(Member.sync_state, fn.COUNT(Member.id)).group_by(Member.sync_state)
+        rows = cast("list[tuple[str, int]]", list(query.tuples()))
+    return {str(state): int(count) for state, count in rows}

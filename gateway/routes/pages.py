@@ -1,0 +1,135 @@
+"""The member-facing pages: landing, dashboard, and the dashboard's POST actions.
+
+Every POST form carries the session's CSRF token; a missing or wrong one gets a 400 page.
+Database work runs in sync endpoints, which Starlette runs in its thread pool.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from gateway import members
+from gateway.context import gateway_of
+from gateway.errors import error_page
+from gateway.sessions import (
+    CSRF_FIELD,
+    csrf_token,
+    csrf_valid,
+    flash,
+    log_out,
+    member_id_of,
+    pop_flashes,
+)
+from gateway.status import format_size, sync_status
+from shared.db import Member, SyncState, utcnow
+
+
+def _logged_in_member(request: Request) -> Member | None:
+    """The session's member, or None (and a cleared session) if they are gone."""
+    member_id = member_id_of(request)
+    if member_id is None:
+        return None
+    member = members.get_member(member_id)
+    if member is None:
+        log_out(request)
+    return member
+
+
+def landing(request: Request) -> Response:
+    if _logged_in_member(request) is not None:
+        return RedirectResponse("/dashboard", status_code=303)
+    return gateway_of(request).templates.TemplateResponse(
+        request, "landing.html", {"flashes": pop_flashes(request), "logged_in": False}
+    )
+
+
+def dashboard(request: Request) -> Response:
+    member = _logged_in_member(request)
+    if member is None:
+        return RedirectResponse("/", status_code=303)
+    settings = gateway_of(request).settings
+    status = sync_status(member, now=utcnow(), cooldown_s=settings.sync_cooldown_s)
+    return gateway_of(request).templates.TemplateResponse(
+        request,
+        "dashboard.html",
+        {
+            "member": member,
+            "status": status,
+            "file_size": format_size(member.file_size) if member.file_size else "",
+            "needs_reconnect": member.sync_state == SyncState.NEEDS_RECONNECT,
+            "needs_login": member.sync_state == SyncState.NEEDS_LOGIN,
+            "csrf_field": CSRF_FIELD,
+            "csrf_token": csrf_token(request),
+            "flashes": pop_flashes(request),
+            "logged_in": True,
+        },
+    )
+
+
+async def _checked_form(request: Request) -> Response | None:
+    """None when the POST carries the session's CSRF token, else a 400 page."""
+    async with request.form() as form:
+        submitted = form.get(CSRF_FIELD)
+    if csrf_valid(request, submitted):
+        return None
+    return error_page(
+        request,
+        status_code=400,
+        title="This form has expired",
+        message="The page you sent this from is out of date. Please reload it and try again.",
+        link_url="/dashboard",
+        link_label="Back to your dashboard",
+    )
+
+
+async def sync_now(request: Request) -> Response:
+    refused = await _checked_form(request)
+    if refused is not None:
+        return refused
+    member = await run_in_threadpool(_logged_in_member, request)
+    if member is None:
+        return RedirectResponse("/", status_code=303)
+    settings = gateway_of(request).settings
+    status = sync_status(member, now=utcnow(), cooldown_s=settings.sync_cooldown_s)
+    if not status.can_sync_now:
+        flash(request, f"Sync not started: {status.sync_blocked_reason}", category="warning")
+    else:
+        await run_in_threadpool(members.request_sync, member)
+        flash(request, "Sync queued.")
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    refused = await _checked_form(request)
+    if refused is not None:
+        return refused
+    log_out(request)
+    return RedirectResponse("/", status_code=303)
+
+
+async def github_disconnect(request: Request) -> Response:
+    refused = await _checked_form(request)
+    if refused is not None:
+        return refused
+    member_id = member_id_of(request)
+    if member_id is None:
+        return RedirectResponse("/", status_code=303)
+    await run_in_threadpool(members.disconnect_github, member_id)
+    flash(
+        request,
+        "GitHub disconnected: its token and any data not yet uploaded were deleted. "
+        "The file already in your Open Humans account stays there.",
+    )
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+ROUTES = [
+    Route("/", landing, methods=["GET"]),
+    Route("/dashboard", dashboard, methods=["GET"]),
+    Route("/sync", sync_now, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/github/disconnect", github_disconnect, methods=["POST"]),
+]

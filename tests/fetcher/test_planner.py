@@ -1,0 +1,88 @@
+"""Which weeks a sync fetches, and in which periods."""
+
+from __future__ import annotations
+
+import pytest
+
+from fetcher.planner import MAX_PERIOD_WEEKS, first_week_to_fetch, latest, periods
+from shared.isoweek import IsoWeek
+
+CREATED = IsoWeek(2015, 10)
+
+
+def test_a_new_member_starts_at_the_account_week() -> None:
+    assert first_week_to_fetch(account_created=CREATED, last_complete_week=None) == CREATED
+
+
+def test_after_a_complete_week_the_next_week_is_first() -> None:
+    first = first_week_to_fetch(account_created=CREATED, last_complete_week=IsoWeek(2024, 52))
+    assert first == IsoWeek(2025, 1)
+    first = first_week_to_fetch(account_created=CREATED, last_complete_week=IsoWeek(2020, 53))
+    assert first == IsoWeek(2021, 1)
+
+
+def test_the_horizon_limits_how_far_back_a_new_member_goes() -> None:
+    horizon = IsoWeek(2020, 1)
+    assert (
+        first_week_to_fetch(account_created=CREATED, last_complete_week=None, horizon=horizon)
+        == horizon
+    )
+    # An account younger than the horizon still starts at its own first week.
+    young = IsoWeek(2022, 5)
+    assert (
+        first_week_to_fetch(account_created=young, last_complete_week=None, horizon=horizon)
+        == young
+    )
+
+
+def test_a_complete_week_before_the_horizon_is_ignored() -> None:
+    horizon = IsoWeek(2020, 1)
+    first = first_week_to_fetch(
+        account_created=CREATED, last_complete_week=IsoWeek(2018, 5), horizon=horizon
+    )
+    assert first == horizon
+
+
+def test_a_complete_week_after_the_horizon_wins() -> None:
+    first = first_week_to_fetch(
+        account_created=CREATED, last_complete_week=IsoWeek(2023, 7), horizon=IsoWeek(2020, 1)
+    )
+    assert first == IsoWeek(2023, 8)
+
+
+def test_periods_of_a_single_week() -> None:
+    week = IsoWeek(2024, 18)
+    assert periods(week, week) == [(week, week)]
+
+
+def test_periods_of_nothing() -> None:
+    assert periods(IsoWeek(2024, 18), IsoWeek(2024, 17)) == []
+
+
+@pytest.mark.parametrize("max_weeks", [1, 7, MAX_PERIOD_WEEKS])
+def test_periods_cover_ten_years_exactly_without_gaps_or_overlaps(max_weeks: int) -> None:
+    first, last = IsoWeek(2014, 33), IsoWeek(2024, 18)
+    chunks = periods(first, last, max_weeks=max_weeks)
+    assert chunks[0][0] == first
+    assert chunks[-1][1] == last
+    covered: list[IsoWeek] = []
+    for start, end in chunks:
+        weeks = list(start.until(end))
+        assert 1 <= len(weeks) <= max_weeks
+        covered.extend(weeks)
+    for (_, end), (next_start, _) in zip(chunks, chunks[1:], strict=False):
+        assert end.next() == next_start  # no gap, no overlap
+    assert covered == list(first.until(last))
+    # Every chunk but the last is full: as few GraphQL queries as possible.
+    assert all(len(list(s.until(e))) == max_weeks for s, e in chunks[:-1])
+
+
+def test_a_period_never_spans_more_than_a_year() -> None:
+    for start, end in periods(IsoWeek(2010, 1), IsoWeek(2024, 52)):
+        assert (end.ends_at - start.starts_at).days <= 366
+
+
+def test_latest_ignores_missing_weeks() -> None:
+    assert latest(None, IsoWeek(2024, 1), IsoWeek(2023, 52), None) == IsoWeek(2024, 1)
+    assert latest(None, None) is None
+    assert latest() is None
