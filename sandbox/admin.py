@@ -42,7 +42,9 @@ async def clock(request: Request) -> Response:
     state = _state(request)
     if request.method == "POST":
         body = await _body(request)
-        state.clock.advance(float(body.get("advance_seconds", 0)))
+        seconds = float(body.get("advance_seconds", 0))
+        state.clock.advance(seconds)
+        state.limiter.advance(seconds)
     return JSONResponse(
         {
             "now": utc_timestamp(state.clock.now()),

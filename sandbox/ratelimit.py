@@ -1,8 +1,15 @@
-"""GitHub's primary rate limits: a fixed window per user and resource, reset at ``reset_at``."""
+"""GitHub's primary rate limits: a fixed window per user and resource, reset at ``reset_at``.
+
+Windows run on real time, shortened by the time scale (at time_scale 3600 an hour-long window
+lasts one real second), and ``x-ratelimit-reset`` is a real epoch second, as on github.com: a
+client that waits until the reset it was told waits the right real time, with no knowledge of
+the sandbox clock.
+"""
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 # GitHub's windows: an hour for core and GraphQL, a minute for search.
@@ -13,7 +20,7 @@ WINDOW_S = {"core": 3600, "graphql": 3600, "search": 60}
 class Window:
     limit: int
     used: int
-    reset_at_s: int  # epoch seconds (sandbox clock) when the budget is restored
+    reset_at_s: int  # real epoch seconds when the budget is restored
 
     @property
     def remaining(self) -> int:
@@ -32,22 +39,31 @@ class Window:
 class RateLimiter:
     """Budgets per (GitHub user id, resource); ``limits`` is shared so config changes apply."""
 
-    def __init__(self, limits: dict[str, int]) -> None:
+    def __init__(self, limits: dict[str, int], *, time_scale: float = 1.0) -> None:
         self.limits = limits
+        self.time_scale = time_scale
         self._windows: dict[tuple[int, str], Window] = {}
 
-    def window(self, user_id: int, resource: str, now_s: float) -> Window:
+    def window(self, user_id: int, resource: str, _sandbox_now_s: float = 0.0) -> Window:
         """The user's current window, starting a new one if the previous has reset."""
+        now_s = time.time()
         key = (user_id, resource)
         window = self._windows.get(key)
         limit = self.limits[resource]
         if window is None or now_s >= window.reset_at_s:
             window = Window(
-                limit=limit, used=0, reset_at_s=math.ceil(now_s) + WINDOW_S.get(resource, 3600)
+                limit=limit,
+                used=0,
+                reset_at_s=math.ceil(now_s + WINDOW_S.get(resource, 3600) / self.time_scale),
             )
             self._windows[key] = window
         window.limit = limit
         return window
+
+    def advance(self, sandbox_seconds: float) -> None:
+        """The sandbox clock jumped ahead: windows end that much (scaled) earlier."""
+        for window in self._windows.values():
+            window.reset_at_s -= math.ceil(sandbox_seconds / self.time_scale)
 
     def set_remaining(self, user_id: int, resource: str, remaining: int, now_s: float) -> Window:
         """Drain (or refill) a budget, as another app acting for the same user would."""

@@ -73,13 +73,15 @@ class SandboxState:
                     "core": config.core_limit,
                     "graphql": config.graphql_limit,
                     "search": config.search_limit,
-                }
+                },
+                time_scale=config.time_scale,
             ),
         )
 
     def apply_config(self) -> None:
         """Push run-time config changes into the parts that copied them."""
         self.clock.time_scale = self.config.time_scale
+        self.limiter.time_scale = self.config.time_scale
         self.limiter.limits.update(
             core=self.config.core_limit,
             graphql=self.config.graphql_limit,

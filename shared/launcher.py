@@ -135,7 +135,12 @@ def _embedded_redis(var: Path) -> tuple[str, Any]:
     return f"unix://{server.socket_file}", server
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(environ: Mapping[str, str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children too, like Ctrl-C
     env = dict(os.environ if environ is None else environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     var = ROOT / "var"

@@ -129,7 +129,7 @@ def test_exhausted_limit_gives_403_and_counts_violations(
     assert limited.headers["x-ratelimit-remaining"] == "0"
     assert limited.json()["message"].startswith("API rate limit exceeded for user ID")
     assert client.get("/_sandbox/stats?login=octo-small").json()["violations"] == 1
-    # The window resets at x-ratelimit-reset (sandbox clock).
+    # The window resets at x-ratelimit-reset, or when the sandbox clock jumps past it.
     client.post("/_sandbox/clock", json={"advance_seconds": 3601})
     assert client.get("/github-api/user", headers=headers).status_code == 200
     overview = client.get("/github-api/rate_limit", headers=headers)
