@@ -32,8 +32,11 @@ from shared.runtime import Runtime
 
 # The per-member lock expires on its own if a fetcher dies; it is renewed while working.
 SYNC_LOCK_TTL_S = 300
-# Re-sent syncs start a little after GitHub's reset, spread so members don't stampede.
-RESET_JITTER_S = (2.0, 20.0)
+# Re-sent syncs start a little after GitHub's reset (its header has whole seconds), spread so
+# that members waiting for the same moment don't stampede: up to 5% of the wait, at most 20 s.
+RESET_MARGIN_S = 1.0
+RESET_JITTER_SHARE = 0.05
+RESET_JITTER_MAX_S = 20.0
 
 log = get_logger(__name__)
 
@@ -119,7 +122,9 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
 
 def _wait_for_reset(member_id: int, limit: RateLimited) -> Outcome:
     """Partial data goes to the member now; the sync comes back when GitHub's limit resets."""
-    delay_s = (limit.resets_at - utcnow()).total_seconds() + random.uniform(*RESET_JITTER_S)
+    wait_s = max((limit.resets_at - utcnow()).total_seconds(), 0.0)
+    jitter_s = random.uniform(0, min(RESET_JITTER_MAX_S, RESET_JITTER_SHARE * wait_s))
+    delay_s = wait_s + RESET_MARGIN_S + jitter_s
     _set_state(
         member_id,
         SyncState.WAITING,

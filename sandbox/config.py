@@ -18,6 +18,7 @@ RUNTIME_FIELDS = (
     "graphql_limit",
     "search_limit",
     "time_scale",
+    "rate_limit_time_scale",
     "latency_ms",
     "secondary_limits",
     "limited_status",
@@ -38,6 +39,10 @@ class SandboxConfig:
     search_limit: int = DEFAULT_SEARCH_LIMIT
     # Sandbox seconds per real second, for rate-limit windows, token and URL expiry and activity.
     time_scale: float = 1.0
+    # How much faster than real time GitHub's rate-limit windows pass (3600: an hour-long window
+    # lasts one real second). Separate from time_scale, so that limits can reset quickly while
+    # the activity that is visible stays that of the real present.
+    rate_limit_time_scale: float = 1.0
     latency_ms: int = 0  # added to every GitHub API request, inside the concurrency window
     secondary_limits: bool = True  # answer 403 to a user's request while another one is served
     limited_status: int = 403  # status of an exhausted REST limit: 403 (GitHub's usual) or 429
@@ -74,8 +79,8 @@ class SandboxConfig:
                 coerced = value
             if name == "limited_status" and coerced not in (403, 429):
                 raise ValueError("limited_status must be 403 or 429")
-            if name == "time_scale" and coerced <= 0:
-                raise ValueError("time_scale must be positive")
+            if name in ("time_scale", "rate_limit_time_scale") and coerced <= 0:
+                raise ValueError(f"{name} must be positive")
             setattr(self, name, coerced)
             applied[name] = coerced
         return applied

@@ -1,6 +1,6 @@
 """GitHub's primary rate limits: a fixed window per user and resource, reset at ``reset_at``.
 
-Windows run on real time, shortened by the time scale (at time_scale 3600 an hour-long window
+Windows run on real time, shortened by ``rate_limit_time_scale`` (at 3600 an hour-long window
 lasts one real second), and ``x-ratelimit-reset`` is a real epoch second, as on github.com: a
 client that waits until the reset it was told waits the right real time, with no knowledge of
 the sandbox clock.
@@ -62,6 +62,7 @@ class RateLimiter:
 
     def advance(self, sandbox_seconds: float) -> None:
         """The sandbox clock jumped ahead: windows end that much (scaled) earlier."""
+        # Shifted by the window scale: a jump of a window's length always ends the window.
         for window in self._windows.values():
             window.reset_at_s -= math.ceil(sandbox_seconds / self.time_scale)
 

@@ -74,14 +74,14 @@ class SandboxState:
                     "graphql": config.graphql_limit,
                     "search": config.search_limit,
                 },
-                time_scale=config.time_scale,
+                time_scale=config.rate_limit_time_scale,
             ),
         )
 
     def apply_config(self) -> None:
         """Push run-time config changes into the parts that copied them."""
         self.clock.time_scale = self.config.time_scale
-        self.limiter.time_scale = self.config.time_scale
+        self.limiter.time_scale = self.config.rate_limit_time_scale
         self.limiter.limits.update(
             core=self.config.core_limit,
             graphql=self.config.graphql_limit,
