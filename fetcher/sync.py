@@ -155,9 +155,15 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) ->
         last_complete_week=last_complete_week(member, runtime),
     )
     current = IsoWeek.current()
-    weeks_total = sum(1 for _ in first.until(current))
-    Member.update(weeks_total=weeks_total, weeks_done=0).where(Member.id == member.id).execute()
-    log.info("sync_started", member_id=member.id, first_week=str(first), weeks=weeks_total)
+    # Progress counts the member's whole history, so that it never goes backwards on a resume.
+    weeks_total = sum(1 for _ in IsoWeek.of(user.created_at).until(current))
+    weeks_held = weeks_total - sum(1 for _ in first.until(current))
+    Member.update(weeks_total=weeks_total, weeks_done=weeks_held).where(
+        Member.id == member.id
+    ).execute()
+    log.info(
+        "sync_started", member_id=member.id, first_week=str(first), weeks=weeks_total - weeks_held
+    )
     staged = 0
     for start, end in periods(first, current):
         fetched_at = utcnow()  # before any request: activity after this is in the next sync
@@ -179,7 +185,7 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) ->
         weeks = bucket_weeks(list(start.until(end)), contributions, commits, fetched_at=fetched_at)
         _stage(member.id, weeks)
         staged += len(weeks)
-        Member.update(weeks_done=staged).where(Member.id == member.id).execute()
+        Member.update(weeks_done=weeks_held + staged).where(Member.id == member.id).execute()
     return staged
 
 

@@ -1,0 +1,51 @@
+"""A member whose history needs more than one GitHub budget: real workers wait and resume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.activity import activity_of
+from shared.fileformat import parse
+from tests.e2e.harness import System, wait_for
+
+pytestmark = pytest.mark.e2e
+
+LOGIN = "octo-typical"
+
+
+@pytest.mark.parametrize("e2e_database_url", ["sqlite"], indirect=True)
+def test_history_larger_than_a_budget_completes_across_resets(system: System) -> None:
+    with system.sandbox() as sandbox:
+        # About a fifth of what the member's history needs, with windows of 4 real seconds.
+        sandbox.post(
+            "/_sandbox/config", json={"core_limit": 10, "rate_limit_time_scale": 900}
+        ).raise_for_status()
+    states: list[dict[str, Any]] = []
+    with system.member_client() as member:
+        system.log_in(member, LOGIN, private=True)
+
+        def done() -> bool:
+            status = member.get(f"{system.gateway_url}/api/status").json()
+            states.append(status)
+            return bool(status["state"] == "done")
+
+        wait_for(done, timeout_s=150, interval_s=0.2, what="the sync to finish",
+                 services=system.services)  # fmt: skip
+
+    waits = [s for s in states if s["state"] == "waiting"]
+    assert waits, "the sync never waited for GitHub"
+    assert waits[0]["waiting_until"] and "Waiting for GitHub until" in waits[0]["headline"]
+    progress = [s["weeks_done"] for s in states if s["state"] in ("syncing", "waiting")]
+    assert progress == sorted(progress), "progress went backwards"
+
+    with system.sandbox() as sandbox:
+        stats = sandbox.get("/_sandbox/stats", params={"login": LOGIN}).json()
+    assert stats["violations"] == 0
+    files = system.files_of(LOGIN)
+    assert len(files) == 1, files
+    document = parse(system.file_content(int(files[0]["id"])))
+    truth = system.truth(LOGIN, private=True)
+    for key, expected in truth["weeks"].items():
+        assert activity_of(document["weeks"][key]) == expected, key
