@@ -154,7 +154,7 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) ->
         account_created=IsoWeek.of(user.created_at),
         last_complete_week=last_complete_week(member, runtime),
     )
-    current = IsoWeek.current()
+    current = IsoWeek.of(client.server_now())
     # Progress counts the member's whole history, so that it never goes backwards on a resume.
     weeks_total = sum(1 for _ in IsoWeek.of(user.created_at).until(current))
     weeks_held = weeks_total - sum(1 for _ in first.until(current))
@@ -166,7 +166,8 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) ->
     )
     staged = 0
     for start, end in periods(first, current):
-        fetched_at = utcnow()  # before any request: activity after this is in the next sync
+        # GitHub's time before this period's requests: activity after it is in the next sync.
+        fetched_at = client.server_now()
         starts_at, ends_at = start.starts_at, end.ends_at
         contributions = fetch_period(client, login=user.login, starts_at=starts_at, ends_at=ends_at)
         commits: list[Commit] = []

@@ -23,7 +23,13 @@ def main() -> None:
     config = SandboxConfig(
         host=args.host, port=args.port, seed=args.seed, time_scale=args.time_scale
     )
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info")
+    uvicorn.run(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        log_level="info",
+        date_header=False,  # the sandbox sends its own clock's Date
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ injected fault, and records it in the request log.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import hashlib
 import json
 import uuid
@@ -96,6 +97,8 @@ class GitHubGate:
             "x-github-request-id": uuid.uuid4().hex[:20].upper(),
             "x-github-api-version-selected": "2022-11-28",
             "x-sandbox-now": f"{now_s:.3f}",
+            # GitHub's Date is its clock; here it is the sandbox clock, which clients may follow.
+            "date": email.utils.format_datetime(state.clock.now(), usegmt=True),
         }
 
         def log(status: int, **fields: Any) -> None:

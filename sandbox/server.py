@@ -28,7 +28,14 @@ def run_in_thread(config: SandboxConfig | None = None) -> tuple[str, Callable[[]
     config.port = free_port(config.host)
     app = create_app(config)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            lifespan="off",
+            date_header=False,  # the sandbox sends its own clock's Date
+        )
     )
     thread = threading.Thread(target=server.run, name="sandbox", daemon=True)
     thread.start()

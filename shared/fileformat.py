@@ -8,7 +8,7 @@ same bytes and an unchanged file is never uploaded again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -25,8 +25,13 @@ DESCRIPTION = "GitHub activity history: commits, pull requests, issues, reviews 
 
 
 def coverage_of(weeks: dict[str, Any]) -> dict[str, str | None]:
-    """First and last week held, and the last week that had ended when it was fetched."""
-    ordered = sorted(weeks, key=IsoWeek.parse)
+    """First and last week fetched, and the last week that had ended when it was fetched.
+
+    Weeks with a ``source`` were imported from another file (the older integration's
+    ``github.json``), not fetched from GitHub by this project: they are left out, because the
+    fetcher starts after ``last_complete_week`` and must still fetch those weeks itself.
+    """
+    ordered = sorted((w for w in weeks if "source" not in weeks[w]), key=IsoWeek.parse)
     complete = [w for w in ordered if weeks[w]["complete"]]
     return {
         "first_week": ordered[0] if ordered else None,
@@ -35,15 +40,22 @@ def coverage_of(weeks: dict[str, Any]) -> dict[str, str | None]:
     }
 
 
-def build_document(*, github: dict[str, Any], weeks: dict[str, Any]) -> dict[str, Any]:
+def build_document(
+    *, github: dict[str, Any], weeks: dict[str, Any], imported: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The file's content; ``imported`` names the other files already merged into it."""
     fetched = [week["fetched_at"] for week in weeks.values()]
-    return {
+    document: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "generated_at": max(fetched) if fetched else "1970-01-01T00:00:00Z",
         "github": {"id": int(github["id"]), "login": str(github["login"])},
         "coverage": coverage_of(weeks),
         "weeks": weeks,
     }
+    # Absent rather than empty: a file without imports keeps the bytes it always had.
+    if names := sorted(set(imported)):
+        document["imported"] = names
+    return document
 
 
 def serialise(document: dict[str, Any]) -> bytes:
@@ -86,6 +98,8 @@ def upload_metadata(document: dict[str, Any]) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "coverage": document["coverage"],
         "github_login": document["github"]["login"],
+        # Lets a run see that no import is pending without downloading the file.
+        "imported": document.get("imported", []),
     }
 
 

@@ -9,6 +9,7 @@ exponential back-off a bounded number of times, then raise.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import json
 import time
@@ -228,6 +229,20 @@ class GitHubClient:
         self.counter.sent += 1
         self.last_headers = response.headers
         return response
+
+    def server_now(self) -> dt.datetime:
+        """GitHub's clock, from the last response's ``Date`` (our own clock if there was none).
+
+        Whether a week has ended is judged by the clock of the server that holds the data, so a
+        skewed local clock can never mark a week complete before GitHub saw its end.
+        """
+        date = self.last_headers.get("date")
+        if date:
+            try:
+                return email.utils.parsedate_to_datetime(date).astimezone(dt.UTC)
+            except (TypeError, ValueError):
+                pass
+        return dt.datetime.now(dt.UTC)
 
     # ---- API -------------------------------------------------------------------------------
 

@@ -24,6 +24,14 @@ FIRST_BACKOFF_S = 0.5
 CHUNK_BYTES = 1 << 20
 
 
+class DownloadUrlExpired(UpstreamUnavailable):
+    """A file's ``download_url`` (or the signed storage URL it redirects to) answered 401/403.
+
+    Those URLs live one hour and carry their own signature, not our token: the cure is a fresh
+    URL from exchange-member, never a token refresh, and the file is not invalid.
+    """
+
+
 class OpenHumansApi:
     def __init__(
         self,
@@ -118,14 +126,19 @@ class OpenHumansApi:
     def download_to(self, url: str, sink: IO[bytes]) -> int:
         """Stream a file's bytes (following the redirect to storage) into ``sink``; returns size."""
         size = 0
-        with self._http.stream("GET", url, follow_redirects=True) as response:
-            if response.status_code in (401, 403):
-                raise OpenHumansAuthError(f"download refused ({response.status_code})")
-            if response.status_code >= 400:
-                raise UpstreamUnavailable(f"download failed ({response.status_code})")
-            for chunk in response.iter_bytes(CHUNK_BYTES):
-                sink.write(chunk)
-                size += len(chunk)
+        sink.seek(0)
+        sink.truncate()  # a retry must not append to the bytes of a failed attempt
+        try:
+            with self._http.stream("GET", url, follow_redirects=True) as response:
+                if response.status_code in (401, 403):
+                    raise DownloadUrlExpired(f"download URL refused ({response.status_code})")
+                if response.status_code >= 400:
+                    raise UpstreamUnavailable(f"download failed ({response.status_code})")
+                for chunk in response.iter_bytes(CHUNK_BYTES):
+                    sink.write(chunk)
+                    size += len(chunk)
+        except httpx.TransportError as error:
+            raise UpstreamUnavailable(f"download interrupted: {error}") from error
         sink.seek(0)
         return size
 

@@ -3,6 +3,8 @@
 Open Humans rotates the refresh token on every refresh and the old one stops working, so two
 services refreshing at once would lock the member out. The refresh therefore happens under a
 Redis lock, after re-reading the stored tokens: whoever comes second finds them fresh already.
+After a 401 "Expired token." the caller names the token that was refused (``rejected_token``), so
+that of several processes refused at once only the first refreshes and the others take its result.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ REFRESH_LOCK_TTL_S = 60
 log = get_logger(__name__)
 
 
+class OpenHumansLoginNeeded(OpenHumansAuthError):
+    """No usable refresh token: only the member logging in again helps, so never retry."""
+
+
 def store_tokens(member: Member, token: dict[str, Any], cipher: TokenCipher) -> None:
     """Set the encrypted access and refresh tokens and the expiry from a token response."""
     member.oh_access_token = cipher.encrypt(token["access_token"])
@@ -41,12 +47,16 @@ def fresh_access_token(
     cipher: TokenCipher,
     redis_client: redis.Redis,
     force: bool = False,
+    rejected_token: str | None = None,
 ) -> str:
     """A usable access token for the member, refreshing it first if it is about to expire.
 
-    ``force`` refreshes even if the stored expiry looks fine (after a 401 "Expired token").
-    A refused refresh marks the member NEEDS_LOGIN and raises ``OpenHumansAuthError``.
+    ``force`` refreshes even if the stored expiry looks fine. ``rejected_token`` (the access
+    token Open Humans just refused with 401 "Expired token.") implies ``force`` but refreshes
+    only while that token is still the stored one: a concurrent refresh's result is reused.
+    A refused refresh marks the member NEEDS_LOGIN and raises ``OpenHumansLoginNeeded``.
     """
+    force = force or rejected_token is not None
     member = Member.get_by_id(member_id)
     if not force and _usable(member):
         return cipher.decrypt(member.oh_access_token)
@@ -57,20 +67,26 @@ def fresh_access_token(
         blocking_timeout=REFRESH_LOCK_TTL_S,
     ):
         member = Member.get_by_id(member_id)  # another process may have refreshed meanwhile
-        if _usable(member) and (not force or member.oh_access_token != stale_token):
-            return cipher.decrypt(member.oh_access_token)
+        if _usable(member):
+            current = cipher.decrypt(member.oh_access_token)
+            if not force:
+                return current
+            if rejected_token is not None and current != rejected_token:
+                return current
+            if rejected_token is None and member.oh_access_token != stale_token:
+                return current
         if not member.oh_refresh_token:
-            raise OpenHumansAuthError("no Open Humans refresh token stored")
+            raise OpenHumansLoginNeeded("no Open Humans refresh token stored")
         try:
             token = api.refresh(cipher.decrypt(member.oh_refresh_token))
-        except OpenHumansAuthError:
+        except OpenHumansAuthError as error:
             Member.update(
                 sync_state=SyncState.NEEDS_LOGIN,
                 sync_detail="Open Humans no longer accepts our access: please log in again.",
                 updated_at=utcnow(),
             ).where(Member.id == member_id).execute()
             log.warning("openhumans_refresh_refused", member_id=member_id)
-            raise
+            raise OpenHumansLoginNeeded(str(error)) from error
         with db.atomic():  # the rotated refresh token is saved with the access token, or neither
             store_tokens(member, token, cipher)
             member.save()

@@ -197,3 +197,18 @@ def test_lost_database_reads_coverage_from_the_files_metadata(
     assert sorted(staged_weeks(member.id)) == [str(IsoWeek.current())]
     graphql = [r for r in requests_of(sandbox, LOGIN)[seen:] if "graphql" in r["path"]]
     assert len(graphql) == 1
+
+
+def test_weeks_end_by_githubs_clock_not_ours(
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
+) -> None:
+    member = connect(LOGIN)
+    sync_member(member.id, runtime)
+    this_week = IsoWeek.current()
+    sandbox.post("/_sandbox/clock", json={"advance_seconds": 7 * 86400}).raise_for_status()
+    assert sync_member(member.id, runtime).kind == "done"
+    staged = staged_weeks(member.id)
+    assert staged[str(this_week)]["complete"] is True  # GitHub's week has ended
+    assert staged[str(this_week.next())]["complete"] is False
+    truth = sandbox.get(f"/_sandbox/github/users/{LOGIN}/truth?private=true").json()
+    assert_equals_truth(staged, truth)
