@@ -495,7 +495,7 @@ async def graphql_endpoint(call: ApiCall) -> ApiResult:
             "limit": window.limit,
             "remaining": window.remaining,
             "used": window.used,
-            "resetAt": _ts(dt.datetime.fromtimestamp(window.reset_at_s, tz=dt.UTC)),
+            "resetAt": _ts(dt.datetime.fromtimestamp(window.reported_reset_s, tz=dt.UTC)),
             "nodeCount": cost.node_count,
         },
     }

@@ -377,6 +377,6 @@ async def get_rate_limit(call: ApiCall) -> ApiResult:
             "limit": window.limit,
             "used": window.used,
             "remaining": window.remaining,
-            "reset": window.reset_at_s,
+            "reset": window.reported_reset_s,
         }
     return ApiResult(200, {"resources": resources, "rate": resources["core"]}, cost=0)

@@ -1,9 +1,10 @@
 """GitHub's primary rate limits: a fixed window per user and resource, reset at ``reset_at``.
 
 Windows run on real time, shortened by ``rate_limit_time_scale`` (at 3600 an hour-long window
-lasts one real second), and ``x-ratelimit-reset`` is a real epoch second, as on github.com: a
-client that waits until the reset it was told waits the right real time, with no knowledge of
-the sandbox clock.
+lasts one real second). ``x-ratelimit-reset`` is told on the sandbox clock, the clock of the
+``Date`` header, as github.com tells both on its own clock: a client that measures the wait
+against ``Date`` waits the right real time even when the sandbox clock was moved, and one that
+compares the reset with its local clock is wrong exactly as it would be against a skewed server.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ class Window:
     limit: int
     used: int
     reset_at_s: int  # real epoch seconds when the budget is restored
+    clock_offset_s: float = 0.0  # sandbox clock minus real clock when last looked at
+
+    @property
+    def reported_reset_s(self) -> int:
+        """The reset on the sandbox clock, as headers and GraphQL tell it."""
+        return math.ceil(self.reset_at_s + self.clock_offset_s)
 
     @property
     def remaining(self) -> int:
@@ -30,7 +37,7 @@ class Window:
         return {
             "x-ratelimit-limit": str(self.limit),
             "x-ratelimit-remaining": str(self.remaining),
-            "x-ratelimit-reset": str(self.reset_at_s),
+            "x-ratelimit-reset": str(self.reported_reset_s),
             "x-ratelimit-used": str(self.used),
             "x-ratelimit-resource": resource,
         }
@@ -44,7 +51,7 @@ class RateLimiter:
         self.time_scale = time_scale
         self._windows: dict[tuple[int, str], Window] = {}
 
-    def window(self, user_id: int, resource: str, _sandbox_now_s: float = 0.0) -> Window:
+    def window(self, user_id: int, resource: str, sandbox_now_s: float | None = None) -> Window:
         """The user's current window, starting a new one if the previous has reset."""
         now_s = time.time()
         key = (user_id, resource)
@@ -58,6 +65,8 @@ class RateLimiter:
             )
             self._windows[key] = window
         window.limit = limit
+        if sandbox_now_s is not None:
+            window.clock_offset_s = sandbox_now_s - now_s
         return window
 
     def advance(self, sandbox_seconds: float) -> None:

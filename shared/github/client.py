@@ -12,6 +12,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import json
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -88,11 +89,43 @@ def scopes_of(headers: httpx.Headers) -> list[str]:
     return [s.strip() for s in headers.get("x-oauth-scopes", "").split(",") if s.strip()]
 
 
+def server_time(headers: httpx.Headers) -> dt.datetime | None:
+    """GitHub's clock when it sent a response (its ``Date`` header), if it sent one."""
+    date = headers.get("date")
+    if not date:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(date).astimezone(dt.UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def on_our_clock(github_epoch_s: int, headers: httpx.Headers) -> dt.datetime:
+    """An instant GitHub told on its clock, moved to ours with the same response's ``Date``.
+
+    A reset compared with a skewed local clock would make us wait too little (and send
+    requests GitHub refuses) or too long; the difference from ``Date`` cancels the skew.
+    """
+    ours = dt.datetime.now(dt.UTC)
+    theirs = server_time(headers) or ours
+    return ours + (dt.datetime.fromtimestamp(github_epoch_s, dt.UTC) - theirs)
+
+
 def _resets_at(headers: httpx.Headers) -> dt.datetime:
     reset = headers.get("x-ratelimit-reset")
     if reset and reset.isdigit():
-        return dt.datetime.fromtimestamp(int(reset), dt.UTC)
+        return on_our_clock(int(reset), headers)
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SECONDARY_LIMIT_WAIT_S)
+
+
+def _with_local_reset(headers: httpx.Headers) -> httpx.Headers:
+    """The headers with ``x-ratelimit-reset`` on our clock, as the shared limiter keeps it."""
+    reset = headers.get("x-ratelimit-reset")
+    if not (reset and reset.isdigit()):
+        return headers
+    local = headers.copy()
+    local["x-ratelimit-reset"] = str(math.ceil(on_our_clock(int(reset), headers).timestamp()))
+    return local
 
 
 def limited_until(response: httpx.Response, *, secondary_strikes: int = 0) -> dt.datetime | None:
@@ -225,7 +258,7 @@ class GitHubClient:
                 response = self._http.request(
                     method, url, params=params, json=json_body, headers=headers
                 )
-                self._limiter.record(self._user_id, response.headers)
+                self._limiter.record(self._user_id, _with_local_reset(response.headers))
         self.counter.sent += 1
         self.last_headers = response.headers
         return response
@@ -236,13 +269,7 @@ class GitHubClient:
         Whether a week has ended is judged by the clock of the server that holds the data, so a
         skewed local clock can never mark a week complete before GitHub saw its end.
         """
-        date = self.last_headers.get("date")
-        if date:
-            try:
-                return email.utils.parsedate_to_datetime(date).astimezone(dt.UTC)
-            except (TypeError, ValueError):
-                pass
-        return dt.datetime.now(dt.UTC)
+        return server_time(self.last_headers) or dt.datetime.now(dt.UTC)
 
     # ---- API -------------------------------------------------------------------------------
 

@@ -119,6 +119,27 @@ def test_403_with_no_remaining_waits_until_the_reset(
     assert route.call_count == 1  # a limited response is not retried
 
 
+def test_a_skewed_server_clock_is_cancelled_by_its_date_header(
+    github: respx.Router, client: GitHubClient
+) -> None:
+    import email.utils
+
+    server_now = now() + dt.timedelta(hours=2)  # GitHub's clock two hours ahead of ours
+    github.get("/user").respond(
+        403,
+        json={"message": "API rate limit exceeded"},
+        headers={
+            "date": email.utils.format_datetime(server_now, usegmt=True),
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": str(int(server_now.timestamp()) + 600),
+        },
+    )
+    with pytest.raises(RateLimited) as raised:
+        client.get_user()
+    wait_s = (raised.value.resets_at - now()).total_seconds()
+    assert 598 <= wait_s <= 601  # ten minutes on any clock, not two hours and ten minutes
+
+
 def test_retry_after_wins_over_the_reset_header(github: respx.Router, client: GitHubClient) -> None:
     reset = int(now().timestamp()) + 3000
     github.get("/user").respond(
