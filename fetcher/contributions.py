@@ -36,6 +36,7 @@ query($login: String!, $from: DateTime!, $to: DateTime!) {
       contributionCalendar { weeks { contributionDays { date contributionCount } } }
       commitContributionsByRepository(maxRepositories: %(max_repos)d) {
         repository { nameWithOwner }
+        contributions(first: 1) { totalCount }
       }
       %(connections)s
     }
@@ -55,7 +56,10 @@ REPOSITORIES_QUERY = (
 query($login: String!, $from: DateTime!, $to: DateTime!) {
   user(login: $login) {
     contributionsCollection(from: $from, to: $to) {
-      commitContributionsByRepository(maxRepositories: %d) { repository { nameWithOwner } }
+      commitContributionsByRepository(maxRepositories: %d) {
+        repository { nameWithOwner }
+        contributions(first: 1) { totalCount }
+      }
     }
   }
 }
@@ -79,7 +83,8 @@ class PeriodContributions:
     """Everything the contribution data says about one period."""
 
     calendar: dict[str, int] = field(default_factory=dict)  # date -> count
-    repositories: set[str] = field(default_factory=set)  # where the member's commits landed
+    # Where the member's commits landed, and how many: repository -> commits in the period.
+    repositories: dict[str, int] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     pull_requests: list[PullRequest] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
@@ -119,11 +124,11 @@ def fetch_period(
 
 def _repositories_split(
     client: GitHubClient, *, login: str, starts_at: dt.datetime, ends_at: dt.datetime
-) -> set[str]:
+) -> dict[str, int]:
     """Repositories with commits when one query hits GitHub's cap: halve the period until not."""
     middle = starts_at + (ends_at - starts_at) / 2
     middle = middle.replace(hour=0, minute=0, second=0, microsecond=0)
-    names: set[str] = set()
+    counts: dict[str, int] = {}
     for start, end in ((starts_at, middle), (middle, ends_at)):
         if end <= start:
             continue
@@ -131,8 +136,9 @@ def _repositories_split(
         found = _repository_names(_collection(client.graphql(REPOSITORIES_QUERY, variables)))
         if len(found) >= MAX_REPOSITORIES and end - start > dt.timedelta(days=1):
             found = _repositories_split(client, login=login, starts_at=start, ends_at=end)
-        names |= found
-    return names
+        for name, count in found.items():
+            counts[name] = counts.get(name, 0) + count
+    return counts
 
 
 def _collection(data: dict[str, Any]) -> dict[str, Any]:
@@ -143,9 +149,10 @@ def _collection(data: dict[str, Any]) -> dict[str, Any]:
     return collection
 
 
-def _repository_names(collection: dict[str, Any]) -> set[str]:
+def _repository_names(collection: dict[str, Any]) -> dict[str, int]:
+    """Repository -> the member's commits there (GitHub's totalCount counts commits)."""
     return {
-        entry["repository"]["nameWithOwner"]
+        entry["repository"]["nameWithOwner"]: int(entry["contributions"]["totalCount"])
         for entry in collection["commitContributionsByRepository"]
         if entry.get("repository")
     }

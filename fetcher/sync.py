@@ -7,9 +7,11 @@ maps the project's exceptions to what the member sees and what happens next.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +21,10 @@ from peewee import EXCLUDED
 from fetcher.bucketing import bucket_weeks, commit_record
 from fetcher.contributions import fetch_period
 from fetcher.coverage import last_complete_week
-from fetcher.planner import first_week_to_fetch, periods
+from fetcher.planner import CommitListing, first_week_to_fetch, periods, plan_listings
+from fetcher.progress import Plan, SyncProgress, listing_key
 from shared import queues
-from shared.activity import Commit, parse_timestamp
+from shared.activity import Commit, parse_timestamp, utc_timestamp
 from shared.db import Member, StagedWeek, SyncState, db, utcnow
 from shared.errors import RateLimited, TokenRevoked
 from shared.github.client import EtagCache, GitHubClient, NotFound
@@ -32,9 +35,11 @@ from shared.runtime import Runtime
 
 # The per-member lock expires on its own if a fetcher dies; it is renewed while working.
 SYNC_LOCK_TTL_S = 300
-# Re-sent syncs start a little after GitHub's reset (its header has whole seconds), spread so
-# that members waiting for the same moment don't stampede: up to 5% of the wait, at most 20 s.
-RESET_MARGIN_S = 1.0
+# Re-sent syncs start a little after GitHub's reset, spread so that members waiting for the
+# same moment don't stampede: up to 5% of the wait, at most 20 s. The reset is already on the
+# safe side (whole seconds, and measured against a Date truncated to the second), so the
+# margin only covers the time a message takes to reach a worker.
+RESET_MARGIN_S = 0.25
 RESET_JITTER_SHARE = 0.05
 RESET_JITTER_MAX_S = 20.0
 
@@ -48,6 +53,7 @@ class Outcome:
     kind: str
     resets_at: dt.datetime | None = None
     weeks_staged: int = 0
+    retry_in_s: float | None = None  # when waiting: the delay the sync was re-sent with
 
 
 def sync_member(member_id: int, runtime: Runtime) -> Outcome:
@@ -141,7 +147,7 @@ def _wait_for_reset(member_id: int, limit: RateLimited) -> Outcome:
         resets_at=limit.resets_at.isoformat(),
         delay_s=round(delay_s, 1),
     )
-    return Outcome("waiting", resets_at=limit.resets_at)
+    return Outcome("waiting", resets_at=limit.resets_at, retry_in_s=delay_s)
 
 
 def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) -> int:
@@ -164,30 +170,77 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) ->
     log.info(
         "sync_started", member_id=member.id, first_week=str(first), weeks=weeks_total - weeks_held
     )
-    staged = 0
-    for start, end in periods(first, current):
-        # GitHub's time before this period's requests: activity after it is in the next sync.
-        fetched_at = client.server_now()
-        starts_at, ends_at = start.starts_at, end.ends_at
-        contributions = fetch_period(client, login=user.login, starts_at=starts_at, ends_at=ends_at)
-        commits: list[Commit] = []
-        for repository in sorted(contributions.repositories):
-            try:
-                for raw in client.iter_commits(
-                    repository,
-                    author=user.login,
-                    since=starts_at,
-                    until=ends_at - dt.timedelta(seconds=1),
-                ):
-                    commits.append(commit_record(raw, repository))
-            except NotFound:
-                log.info("repository_not_visible", member_id=member.id, repository=repository)
+    # GitHub's time before any data request: activity after it belongs to the next sync. A
+    # resumed sync keeps the plan (and this time) of the run it continues.
+    progress = SyncProgress(runtime.redis, member.id)
+    plan = progress.resume_or_start(Plan(first=first, last=current, fetched_at=client.server_now()))
+    sync_periods = periods(plan.first, plan.last)
+    contributions = []
+    for index, (start, end) in enumerate(sync_periods):
+        period = progress.period(index)
+        if period is None:
+            period = fetch_period(
+                client, login=user.login, starts_at=start.starts_at, ends_at=end.ends_at
+            )
+            progress.save_period(index, period)
             lock.reacquire()  # renew the member lock's TTL while work goes on
-        weeks = bucket_weeks(list(start.until(end)), contributions, commits, fetched_at=fetched_at)
-        _stage(member.id, weeks)
-        staged += len(weeks)
-        Member.update(weeks_done=weeks_held + staged).where(Member.id == member.id).execute()
+        contributions.append(period)
+    listings = plan_listings([period.repositories for period in contributions])
+    commits_by_period: dict[int, list[Commit]] = defaultdict(list)
+    staged = 0
+    period_ends = [end.ends_at for _, end in sync_periods]
+    for index, (start, end) in enumerate(sync_periods):
+        for listing in (listing for listing in listings if listing.first_period == index):
+            for commit in _read_listing(
+                client, listing, sync_periods, user.login, progress, member.id
+            ):
+                # Each commit goes to the period of its committer date.
+                at = bisect.bisect_right(period_ends, parse_timestamp(commit["committed_at"]))
+                if listing.first_period <= at <= listing.last_period:
+                    commits_by_period[at].append(commit)
+            lock.reacquire()
+        weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
+        period_commits = commits_by_period.pop(index, [])
+        if weeks:
+            _stage(
+                member.id,
+                bucket_weeks(
+                    weeks, contributions[index], period_commits, fetched_at=plan.fetched_at
+                ),
+            )
+            staged += len(weeks)
+            Member.update(weeks_done=weeks_held + staged).where(Member.id == member.id).execute()
+    progress.clear()
     return staged
+
+
+def _read_listing(
+    client: GitHubClient,
+    listing: CommitListing,
+    sync_periods: list[tuple[IsoWeek, IsoWeek]],
+    login: str,
+    progress: SyncProgress,
+    member_id: int,
+) -> list[Commit]:
+    """Every commit of one listing, resuming from what an earlier run of this sync read."""
+    since = sync_periods[listing.first_period][0].starts_at
+    until = sync_periods[listing.last_period][1].ends_at - dt.timedelta(seconds=1)
+    key = listing_key(listing.repository, utc_timestamp(since), utc_timestamp(until))
+    done = progress.done(key)
+    if done is not None:
+        return done
+    start_url, commits = progress.partial(key) or (None, [])
+    try:
+        for page, next_url in client.iter_commit_pages(
+            listing.repository, author=login, since=since, until=until, start_url=start_url
+        ):
+            commits.extend(commit_record(raw, listing.repository) for raw in page)
+            if next_url:
+                progress.save_partial(key, next_url, commits)
+    except NotFound:
+        log.info("repository_not_visible", member_id=member_id, repository=listing.repository)
+    progress.save_done(key, commits)
+    return commits
 
 
 def _stage(member_id: int, weeks: dict[IsoWeek, Any]) -> None:

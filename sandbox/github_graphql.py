@@ -117,11 +117,19 @@ def connection(name: str, nodes: Sequence[Obj], args: dict[str, Any]) -> Obj:
     }
 
 
-def _connection_field(name: str, nodes: Sequence[Obj]) -> Callable[..., Obj]:
+def _connection_field(
+    name: str, nodes: Sequence[Obj], *, total_count: int | None = None
+) -> Callable[..., Obj]:
+    """A connection resolver; ``total_count`` overrides the node count where GitHub counts
+    something else (commits, not days, for a repository's commit contributions)."""
+
     def resolve(_info: GraphQLResolveInfo, **args: Any) -> Obj:
         order = args.get("orderBy") or {}
         ordered = list(nodes) if order.get("direction", "DESC") == "DESC" else list(nodes)[::-1]
-        return connection(name, ordered, args)
+        result = connection(name, ordered, args)
+        if total_count is not None:
+            result["totalCount"] = total_count
+        return result
 
     return resolve
 
@@ -280,7 +288,10 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
                     "repository": repo_obj,
                     "url": f"{repo.html_url}/commits?author={member.login}",
                     "resourcePath": f"/{repo.full_name}/commits?author={member.login}",
-                    "contributions": _connection_field("contributions", nodes),
+                    # GitHub: "the total count of commits across days and repositories".
+                    "contributions": _connection_field(
+                        "contributions", nodes, total_count=sum(per_repo[rid].values())
+                    ),
                 }
             )
         return out

@@ -39,8 +39,20 @@ class OpenHumansAuthError(UpstreamError):
     pass
 
 
+class OpenHumansLoginNeeded(OpenHumansAuthError):
+    """No usable refresh token: only the member logging in again helps, so never retry."""
+
+
 class UpstreamUnavailable(UpstreamError):
     pass
+
+
+class DownloadUrlExpired(UpstreamUnavailable):
+    """A file's ``download_url`` (or the signed storage URL it redirects to) answered 401/403.
+
+    Those URLs live one hour and carry their own signature, not our token: the cure is a fresh
+    URL from exchange-member, never a token refresh, and the file is not invalid.
+    """
 
 
 class MalformedResponse(UpstreamError):

@@ -3,27 +3,50 @@
 Order matters: the new file is uploaded and completed before any old file is deleted, and staged
 weeks are deleted only after that, so a crash at any step leaves a state from which re-running
 the same message converges to one file holding every week. A file that does not parse is never
-deleted: the new file is written beside it.
+deleted: the new file is written beside it. The older integration's ``github.json``, when the
+project can see it, is merged in once (``uploader.legacy``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
-from shared.db import Member, StagedWeek, SyncState, db, utcnow
-from shared.errors import InvalidFile, OpenHumansAuthError
+import redis
+import structlog
+
+from shared import queues
+from shared.db import Member, StagedWeek, SyncState, connection, db, utcnow
+from shared.errors import (
+    DownloadUrlExpired,
+    InvalidFile,
+    OpenHumansAuthError,
+    OpenHumansLoginNeeded,
+    UpstreamUnavailable,
+)
 from shared.fileformat import build_document, parse, serialise, upload_metadata
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
 from shared.openhumans.tokens import fresh_access_token
 from shared.runtime import Runtime
+from uploader.legacy import (
+    created_at,
+    import_key,
+    import_legacy,
+    is_legacy_record,
+    legacy_commits,
+)
 from uploader.merge import merge_weeks
 
 # Files up to this size stay in memory while downloaded; larger ones spill to disk.
 SPOOL_BYTES = 8 << 20
+# Two uploads of one member never interleave; a busy member's message comes back after this.
+BUSY_RETRY_MS = 5_000
+# The upload lock outlives a slow upload of a large file; it is released when done.
+UPLOAD_LOCK_TTL_S = 600
 
 log = get_logger(__name__)
 
@@ -32,7 +55,7 @@ log = get_logger(__name__)
 class Published:
     """What an upload run did."""
 
-    kind: str  # uploaded, unchanged, nothing, skipped
+    kind: str  # uploaded, unchanged, nothing, skipped, busy, needs_login
     file_id: int | None = None
     weeks: int = 0
 
@@ -44,30 +67,73 @@ class _ExistingFile:
     sha256: str
 
 
+def upload_lock_key(member_id: int) -> str:
+    return f"ohgithub:upload:{member_id}"
+
+
+def publish_exclusively(member_id: int, runtime: Runtime) -> Published:
+    """The upload actor's body: ``publish`` under the member's upload lock.
+
+    A second delivery of the message while the first runs is sent again with a delay rather than
+    waiting (a worker thread is not held hostage). A member whose Open Humans login is gone is
+    left marked NEEDS_LOGIN and the message is dropped: retrying cannot help.
+    """
+    lock = runtime.redis.lock(upload_lock_key(member_id), timeout=UPLOAD_LOCK_TTL_S)
+    if not lock.acquire(blocking=False):
+        queues.send_upload(member_id, delay_ms=BUSY_RETRY_MS)
+        log.info("upload_busy_resent", member_id=member_id, delay_ms=BUSY_RETRY_MS)
+        return Published("busy")
+    try:
+        with structlog.contextvars.bound_contextvars(member_id=member_id), connection():
+            try:
+                return publish(member_id, runtime)
+            except OpenHumansLoginNeeded:
+                log.warning("upload_needs_login", member_id=member_id)  # member marked already
+                return Published("needs_login")
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            log.warning("upload_lock_lost", member_id=member_id)
+
+
 class _Session:
-    """Open Humans calls for one member with one forced token refresh on a 401."""
+    """Open Humans calls for one member with one token refresh on a 401 "Expired token."."""
 
     def __init__(self, member_id: int, runtime: Runtime, api: OpenHumansApi) -> None:
         self.member_id = member_id
         self._runtime = runtime
         self.api = api
-        self.token = self._token(force=False)
+        self.token = self._token()
 
-    def _token(self, *, force: bool) -> str:
+    def _token(self, *, rejected: str | None = None) -> str:
         return fresh_access_token(
             self.member_id,
             api=self.api,
             cipher=self._runtime.cipher,
             redis_client=self._runtime.redis,
-            force=force,
+            rejected_token=rejected,
         )
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return getattr(self.api, method)(self.token, *args, **kwargs)
         except OpenHumansAuthError:
-            self.token = self._token(force=True)  # "Expired token." mid-run: refresh once
+            # Naming the refused token lets a concurrent refresh's result be reused, so the
+            # rotating refresh token is spent once however many processes were refused.
+            self.token = self._token(rejected=self.token)
             return getattr(self.api, method)(self.token, *args, **kwargs)
+
+    def download(self, record: dict[str, Any], sink: IO[bytes]) -> None:
+        """A file's bytes into ``sink``; an expired ``download_url`` is renewed once."""
+        try:
+            self.api.download_to(record["download_url"], sink)
+        except DownloadUrlExpired:
+            log.info("download_url_renewed", member_id=self.member_id, file_id=record.get("id"))
+            fresh = [f for f in self.call("exchange_member")["data"] if f["id"] == record["id"]]
+            if not fresh:  # deleted meanwhile: list again from the start on the next attempt
+                raise UpstreamUnavailable(f"file {record.get('id')} vanished while read") from None
+            self.api.download_to(fresh[0]["download_url"], sink)
 
 
 def publish(member_id: int, runtime: Runtime) -> Published:
@@ -85,7 +151,12 @@ def publish(member_id: int, runtime: Runtime) -> Published:
         session = _Session(member_id, runtime, api)
         profile = session.call("exchange_member")
         ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
-        if not staged and len(ours) <= 1:
+        legacy = [
+            f
+            for f in profile["data"]
+            if is_legacy_record(f, own_filename=settings.openhumans_filename)
+        ]
+        if not staged and len(ours) <= 1 and not _imports_pending(legacy, ours):
             _finish(member_id, None, staged)
             return Published("nothing")
         existing = [_download(session, record, member_id) for record in ours]
@@ -94,7 +165,15 @@ def publish(member_id: int, runtime: Runtime) -> Published:
             (file.document["weeks"] for file in sorted(valid, key=_created)),
             {row.week: row.payload for row in staged},
         )
-        document = build_document(github=_github_of(member, valid), weeks=weeks)
+        imported = {name for file in valid for name in file.document.get("imported", [])}
+        github = _github_of(member, valid)
+        if github is None:  # nothing says whose commits are whose: wait for GitHub's login
+            return Published("skipped")
+        for record in legacy:
+            if import_key(record) not in imported:
+                weeks = _import(session, record, weeks, github=github, member_id=member_id)
+                imported.add(import_key(record))
+        document = build_document(github=github, weeks=weeks, imported=imported)
         content = serialise(document)
         unchanged = [f for f in valid if f.sha256 == hashlib.sha256(content).hexdigest()]
         if unchanged:
@@ -133,10 +212,20 @@ def publish(member_id: int, runtime: Runtime) -> Published:
     return result
 
 
+def _imports_pending(legacy: list[dict[str, Any]], ours: list[dict[str, Any]]) -> bool:
+    """Whether a ``github.json`` is not yet merged, judged from our file's upload metadata."""
+    if not legacy:
+        return False
+    metadata = ours[0].get("metadata") if ours else None
+    declared = metadata.get("imported") if isinstance(metadata, dict) else None
+    done = set(declared) if isinstance(declared, list) else set()
+    return any(import_key(record) not in done for record in legacy)
+
+
 def _download(session: _Session, record: dict[str, Any], member_id: int) -> _ExistingFile | None:
     """The parsed file, or None (logged) if it does not parse: such a file is kept, untouched."""
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as sink:
-        session.api.download_to(record["download_url"], sink)
+        session.download(record, sink)
         digest = hashlib.sha256(sink.read()).hexdigest()
         sink.seek(0)
         try:
@@ -152,14 +241,53 @@ def _download(session: _Session, record: dict[str, Any], member_id: int) -> _Exi
     return _ExistingFile(record=record, document=document, sha256=digest)
 
 
+def _import(
+    session: _Session,
+    record: dict[str, Any],
+    weeks: dict[str, Any],
+    *,
+    github: dict[str, Any],
+    member_id: int,
+) -> dict[str, Any]:
+    """``weeks`` with the member's commits from the older integration's ``github.json``.
+
+    A file that does not parse is logged and counted as imported: its bytes will not change
+    (a new upload of it gets a new id and is tried then).
+    """
+    with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as sink:
+        session.download(record, sink)
+        try:
+            commits = legacy_commits(
+                json.load(sink), github_login=github["login"], github_id=github["id"]
+            )
+        except (ValueError, UnicodeDecodeError, InvalidFile) as error:
+            log.warning(
+                "legacy_file_invalid",
+                member_id=member_id,
+                file_id=record.get("id"),
+                error=str(error),
+            )
+            return weeks
+    log.info(
+        "legacy_file_imported",
+        member_id=member_id,
+        file_id=record.get("id"),
+        commits=sum(len(c) for c in commits.values()),
+        weeks=len(commits),
+    )
+    return import_legacy(weeks, commits, fetched_at=created_at(record, commits.values()))
+
+
 def _created(file: _ExistingFile) -> str:
     return str(file.record.get("created") or "")
 
 
-def _github_of(member: Member, valid: list[_ExistingFile]) -> dict[str, Any]:
+def _github_of(member: Member, valid: list[_ExistingFile]) -> dict[str, Any] | None:
     if member.github_id:
         return {"id": member.github_id, "login": member.github_login}
-    return dict(sorted(valid, key=_created)[-1].document["github"])
+    if valid:
+        return dict(sorted(valid, key=_created)[-1].document["github"])
+    return None
 
 
 def _finish(

@@ -305,32 +305,49 @@ class GitHubClient:
             raise MalformedResponse("GraphQL answered without data")
         return data
 
-    def iter_commits(
-        self, repository: str, *, author: str, since: dt.datetime, until: dt.datetime
-    ) -> Iterator[dict[str, Any]]:
-        """The author's commits on the default branch between two instants, page by page.
+    def iter_commit_pages(
+        self,
+        repository: str,
+        *,
+        author: str,
+        since: dt.datetime,
+        until: dt.datetime,
+        start_url: str | None = None,
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """The author's commits on the default branch between two instants, a page at a time,
+        each with the URL of the next page (None after the last), so a reader can stop after
+        any page and resume from that URL later.
 
-        Follows ``Link: rel="next"``; an empty repository (409) has none.
+        Follows ``Link: rel="next"`` and never builds page URLs; an empty repository (409)
+        has none.
         """
-        url: str | None = f"{self._api_url}/repos/{repository}/commits"
-        params: dict[str, Any] | None = {
-            "author": author,
-            "since": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "per_page": 100,
-        }
+        url: str | None = start_url or f"{self._api_url}/repos/{repository}/commits"
+        params: dict[str, Any] | None = None
+        if start_url is None:
+            params = {
+                "author": author,
+                "since": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "per_page": 100,
+            }
         while url:
-            try:
-                body, response = self._send("GET", url, resource="core", params=params)
-            except UpstreamUnavailable:
-                raise
+            body, response = self._send("GET", url, resource="core", params=params)
             if response.status_code == 409:
                 return
             if not isinstance(body, list):
                 raise MalformedResponse(f"commit listing of {repository} is not a list")
-            yield from body
             url = response.links.get("next", {}).get("url")
-            params = None  # the next URL carries every parameter: never build page URLs
+            params = None  # the next URL carries every parameter
+            yield body, url
+
+    def iter_commits(
+        self, repository: str, *, author: str, since: dt.datetime, until: dt.datetime
+    ) -> Iterator[dict[str, Any]]:
+        """Every commit of ``iter_commit_pages``, one by one."""
+        for page, _next_url in self.iter_commit_pages(
+            repository, author=author, since=since, until=until
+        ):
+            yield from page
 
 
 def fetch_user(*, api_url: str, token: str, timeout_s: float = 30) -> GitHubUser:

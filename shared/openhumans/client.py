@@ -13,7 +13,12 @@ from typing import IO, Any
 
 import httpx
 
-from shared.errors import MalformedResponse, OpenHumansAuthError, UpstreamUnavailable
+from shared.errors import (
+    DownloadUrlExpired,
+    MalformedResponse,
+    OpenHumansAuthError,
+    UpstreamUnavailable,
+)
 
 # Open Humans refuses some bot user agents: send a plain one.
 USER_AGENT = "oh-github-source/0.1"
@@ -22,14 +27,6 @@ MAX_ATTEMPTS = 3
 FIRST_BACKOFF_S = 0.5
 # Chunk size for streaming downloads into a file.
 CHUNK_BYTES = 1 << 20
-
-
-class DownloadUrlExpired(UpstreamUnavailable):
-    """A file's ``download_url`` (or the signed storage URL it redirects to) answered 401/403.
-
-    Those URLs live one hour and carry their own signature, not our token: the cure is a fresh
-    URL from exchange-member, never a token refresh, and the file is not invalid.
-    """
 
 
 class OpenHumansApi:

@@ -16,7 +16,7 @@ import redis
 
 from shared.crypto import TokenCipher
 from shared.db import Member, SyncState, db, utcnow
-from shared.errors import OpenHumansAuthError
+from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
 
@@ -26,10 +26,6 @@ REFRESH_MARGIN = dt.timedelta(seconds=60)
 REFRESH_LOCK_TTL_S = 60
 
 log = get_logger(__name__)
-
-
-class OpenHumansLoginNeeded(OpenHumansAuthError):
-    """No usable refresh token: only the member logging in again helps, so never retry."""
 
 
 def store_tokens(member: Member, token: dict[str, Any], cipher: TokenCipher) -> None:

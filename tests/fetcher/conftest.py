@@ -18,6 +18,9 @@ from shared.openhumans.tokens import store_tokens
 from shared.runtime import Runtime
 from shared.settings import Settings
 
+# The sandbox's reset keeps run-time config: every test starts from GitHub's real limits.
+DEFAULT_LIMITS = {"core_limit": 5000, "graphql_limit": 5000, "rate_limit_time_scale": 1.0}
+
 
 @pytest.fixture(scope="module")
 def sandbox_base() -> Iterator[str]:
@@ -30,6 +33,7 @@ def sandbox_base() -> Iterator[str]:
 def sandbox(sandbox_base: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox_base, timeout=30) as client:
         client.post("/_sandbox/reset").raise_for_status()
+        client.post("/_sandbox/config", json=DEFAULT_LIMITS).raise_for_status()
         yield client
 
 
