@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
+import redis
 from peewee import fn
 
 from shared.crypto import TokenCipher
 from shared.db import Member, StagedWeek, SyncState, connection, db, utcnow
+from shared.erasure import forget_redis_state
 from shared.logging import get_logger
 from shared.openhumans.tokens import store_tokens
-from shared.queues import send_sync
+from shared.queues import send_delete_file, send_sync
 
 log = get_logger(__name__)
 
@@ -98,9 +100,13 @@ def request_sync(member: Member) -> None:
     send_sync(member.id)
 
 
-def disconnect_github(member_id: int) -> None:
+def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
     """Forget the GitHub token, account and staged weeks; the Open Humans file stays."""
     with connection(), db.atomic():
+        member = Member.get_or_none(Member.id == member_id)
+        if member is None:
+            return
+        forget_redis_state(redis_client, member_id=member_id, github_id=member.github_id)
         StagedWeek.delete().where(StagedWeek.member == member_id).execute()
         Member.update(
             github_token="",
@@ -118,7 +124,24 @@ def disconnect_github(member_id: int) -> None:
     log.info("github_disconnected", member_id=member_id)
 
 
-def erase_member(project_member_id: str) -> bool:
+def delete_data(member_id: int, *, redis_client: redis.Redis) -> None:
+    """Disconnect GitHub and have the uploader delete the member's file on Open Humans.
+
+    The deletion runs on the upload queue, under the member's upload lock, so that it never
+    interleaves with an upload that would write the file again.
+    """
+    disconnect_github(member_id, redis_client=redis_client)
+    with connection():
+        Member.update(
+            sync_state=SyncState.DELETING,
+            sync_detail="Deleting your file from Open Humans.",
+            updated_at=utcnow(),
+        ).where(Member.id == member_id).execute()
+    send_delete_file(member_id)
+    log.info("member_data_deletion_requested", member_id=member_id)
+
+
+def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
     """Delete everything held about an Open Humans member (deauthorization); False if unknown.
 
     A fetcher or uploader that later receives a message for this member finds no row and stops.
@@ -127,6 +150,7 @@ def erase_member(project_member_id: str) -> bool:
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
         if member is None:
             return False
+        forget_redis_state(redis_client, member_id=member.id, github_id=member.github_id)
         StagedWeek.delete().where(StagedWeek.member == member).execute()
         member.delete_instance()
     log.info("member_erased", member_id=member.id)

@@ -99,6 +99,8 @@ def headline(member: Member, *, percent: int) -> str:
         return "Open Humans no longer accepts our access: please log in again."
     if state == SyncState.ERROR:
         return "The last sync failed."
+    if state == SyncState.DELETING:
+        return "Deleting your file from Open Humans."
     return f"State: {state}."
 
 

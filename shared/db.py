@@ -49,6 +49,7 @@ class SyncState:
     DONE = "done"
     NEEDS_RECONNECT = "needs_reconnect"  # GitHub token revoked
     NEEDS_LOGIN = "needs_login"  # Open Humans refresh token no longer valid
+    DELETING = "deleting"  # the member asked to delete their file on Open Humans
     ERROR = "error"
 
     ACTIVE = (QUEUED, SYNCING, WAITING, UPLOADING)

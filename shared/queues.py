@@ -13,6 +13,7 @@ FETCH_QUEUE = "fetch"
 SYNC_ACTOR = "sync_member"
 UPLOAD_QUEUE = "upload"
 UPLOAD_ACTOR = "upload_member"
+DELETE_ACTOR = "delete_member_file"  # on the upload queue: never interleaves with an upload
 # Dramatiq refuses delays of 7 days or more; a rate-limit wait is at most an hour anyway.
 MAX_DELAY_MS = 6 * 24 * 3600 * 1000
 
@@ -38,3 +39,7 @@ def send_sync(member_id: int, *, delay_ms: int | None = None) -> None:
 
 def send_upload(member_id: int, *, delay_ms: int | None = None) -> None:
     _send(UPLOAD_QUEUE, UPLOAD_ACTOR, member_id, delay_ms)
+
+
+def send_delete_file(member_id: int, *, delay_ms: int | None = None) -> None:
+    _send(UPLOAD_QUEUE, DELETE_ACTOR, member_id, delay_ms)

@@ -9,7 +9,7 @@ from shared import queues, runtime
 _runtime = runtime.start("uploader")
 queues.setup_broker(_runtime.settings.redis_url)  # before any actor is declared
 
-from uploader.publish import publish_exclusively  # noqa: E402
+from uploader.publish import delete_files_exclusively, publish_exclusively  # noqa: E402
 
 # Transient failures (Open Humans 5xx, storage errors, expired download URLs) are retried this
 # many times; a lost Open Humans login is not retried (publish_exclusively returns).
@@ -27,3 +27,14 @@ MAX_BACKOFF_MS = 5 * 60_000
 )
 def upload(member_id: int) -> None:
     publish_exclusively(member_id, _runtime)
+
+
+@dramatiq.actor(
+    actor_name=queues.DELETE_ACTOR,
+    queue_name=queues.UPLOAD_QUEUE,
+    max_retries=MAX_RETRIES,
+    min_backoff=MIN_BACKOFF_MS,
+    max_backoff=MAX_BACKOFF_MS,
+)
+def delete_file(member_id: int) -> None:
+    delete_files_exclusively(member_id, _runtime)

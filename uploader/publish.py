@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -78,15 +79,35 @@ def publish_exclusively(member_id: int, runtime: Runtime) -> Published:
     waiting (a worker thread is not held hostage). A member whose Open Humans login is gone is
     left marked NEEDS_LOGIN and the message is dropped: retrying cannot help.
     """
+    return _exclusively(member_id, runtime, publish, resend=queues.send_upload)
+
+
+def delete_files_exclusively(member_id: int, runtime: Runtime) -> Published:
+    """The delete actor's body: ``delete_files`` under the same lock as uploads."""
+    return _exclusively(
+        member_id,
+        runtime,
+        delete_files,
+        resend=lambda member, *, delay_ms: queues.send_delete_file(member, delay_ms=delay_ms),
+    )
+
+
+def _exclusively(
+    member_id: int,
+    runtime: Runtime,
+    work: Callable[[int, Runtime], Published],
+    *,
+    resend: Callable[..., None],
+) -> Published:
     lock = runtime.redis.lock(upload_lock_key(member_id), timeout=UPLOAD_LOCK_TTL_S)
     if not lock.acquire(blocking=False):
-        queues.send_upload(member_id, delay_ms=BUSY_RETRY_MS)
+        resend(member_id, delay_ms=BUSY_RETRY_MS)
         log.info("upload_busy_resent", member_id=member_id, delay_ms=BUSY_RETRY_MS)
         return Published("busy")
     try:
         with structlog.contextvars.bound_contextvars(member_id=member_id), connection():
             try:
-                return publish(member_id, runtime)
+                return work(member_id, runtime)
             except OpenHumansLoginNeeded:
                 log.warning("upload_needs_login", member_id=member_id)  # member marked already
                 return Published("needs_login")
@@ -95,6 +116,42 @@ def publish_exclusively(member_id: int, runtime: Runtime) -> Published:
             lock.release()
         except redis.exceptions.LockError:
             log.warning("upload_lock_lost", member_id=member_id)
+
+
+def delete_files(member_id: int, runtime: Runtime) -> Published:
+    """Delete the member's file(s) on Open Humans at their request; forget the coverage."""
+    member = Member.get_or_none(Member.id == member_id)
+    if member is None:
+        return Published("skipped")
+    settings = runtime.settings
+    with OpenHumansApi(
+        base_url=settings.openhumans_url,
+        client_id=settings.openhumans_client_id,
+        client_secret=settings.openhumans_client_secret,
+        timeout_s=settings.http_timeout_s,
+    ) as api:
+        session = _Session(member_id, runtime, api)
+        profile = session.call("exchange_member")
+        ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
+        for record in ours:
+            session.call(
+                "delete_file",
+                project_member_id=profile["project_member_id"],
+                file_id=int(record["id"]),
+            )
+    with db.atomic():
+        StagedWeek.delete().where(StagedWeek.member == member_id).execute()
+        Member.update(
+            coverage_first_week="",
+            coverage_last_week="",
+            coverage_last_complete_week="",
+            file_size=0,
+            sync_state=SyncState.NEW,
+            sync_detail="",
+            updated_at=utcnow(),
+        ).where(Member.id == member_id).execute()
+    log.info("member_files_deleted", member_id=member_id, files=len(ours))
+    return Published("deleted")
 
 
 class _Session:
@@ -139,6 +196,10 @@ class _Session:
 def publish(member_id: int, runtime: Runtime) -> Published:
     member = Member.get_or_none(Member.id == member_id)
     if member is None:
+        return Published("skipped")
+    if not member.github_connected:
+        # Disconnected (or deleting) meanwhile: what a finishing sync staged is not wanted.
+        StagedWeek.delete().where(StagedWeek.member == member_id).execute()
         return Published("skipped")
     settings = runtime.settings
     staged = list(StagedWeek.select().where(StagedWeek.member == member_id))

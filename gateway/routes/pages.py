@@ -117,11 +117,29 @@ async def github_disconnect(request: Request) -> Response:
     member_id = member_id_of(request)
     if member_id is None:
         return RedirectResponse("/", status_code=303)
-    await run_in_threadpool(members.disconnect_github, member_id)
+    await run_in_threadpool(
+        members.disconnect_github, member_id, redis_client=gateway_of(request).redis
+    )
     flash(
         request,
         "GitHub disconnected: its token and any data not yet uploaded were deleted. "
         "The file already in your Open Humans account stays there.",
+    )
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+async def delete_data(request: Request) -> Response:
+    refused = await _checked_form(request)
+    if refused is not None:
+        return refused
+    member_id = member_id_of(request)
+    if member_id is None:
+        return RedirectResponse("/", status_code=303)
+    await run_in_threadpool(members.delete_data, member_id, redis_client=gateway_of(request).redis)
+    flash(
+        request,
+        "GitHub disconnected and your file is being deleted from your Open Humans account. "
+        "You can connect GitHub again at any time.",
     )
     return RedirectResponse("/dashboard", status_code=303)
 
@@ -132,4 +150,5 @@ ROUTES = [
     Route("/sync", sync_now, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/github/disconnect", github_disconnect, methods=["POST"]),
+    Route("/data/delete", delete_data, methods=["POST"]),
 ]

@@ -59,7 +59,9 @@ async def deauthorize(request: Request) -> Response:
     if not isinstance(project_member_id, str | int) or not str(project_member_id):
         log.warning("webhook_payload_invalid")
         return JSONResponse({"status": "ignored", "reason": "no project_member_id"})
-    erased = await run_in_threadpool(members.erase_member, str(project_member_id))
+    erased = await run_in_threadpool(
+        members.erase_member, str(project_member_id), redis_client=gateway_of(request).redis
+    )
     log.info(
         "member_deauthorized",
         erased=erased,

@@ -128,6 +128,17 @@ def _with_local_reset(headers: httpx.Headers) -> httpx.Headers:
     return local
 
 
+def is_secondary_limit(response: httpx.Response) -> bool:
+    """A secondary limit that tells no wait: GitHub asks for at least a minute, then more."""
+    retry_after = response.headers.get("retry-after", "").strip()
+    return (
+        response.status_code in (403, 429)
+        and not retry_after.isdigit()
+        and response.headers.get("x-ratelimit-remaining") != "0"
+        and ("secondary rate limit" in response.text.lower() or response.status_code == 429)
+    )
+
+
 def limited_until(response: httpx.Response, *, secondary_strikes: int = 0) -> dt.datetime | None:
     """When a limited response allows the next request, by GitHub's rules; None if not limited."""
     now = dt.datetime.now(dt.UTC)
@@ -215,7 +226,10 @@ class GitHubClient:
                 return json.loads(cached[1]), response
             if response.status_code == 401:
                 raise TokenRevoked("GitHub answered 401 Bad credentials")
-            until = limited_until(response)
+            strikes = 0
+            if self._limiter and self._user_id and is_secondary_limit(response):
+                strikes = self._limiter.secondary_strike(self._user_id)
+            until = limited_until(response, secondary_strikes=strikes)
             if until is not None:
                 raise RateLimited(until, resource=resource, reason=response.text[:200])
             if response.status_code >= 500:

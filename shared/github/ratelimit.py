@@ -21,6 +21,8 @@ from shared.errors import RateLimited
 _RESERVE_SCRIPT = resources.files("shared.github").joinpath("reserve.lua").read_text()
 # A request that holds the per-user mutex longer than this is presumed dead (timeouts are 30 s).
 MUTEX_TTL_S = 120
+# Secondary limits are remembered this long: a strike within it doubles the next wait.
+SECONDARY_STRIKE_MEMORY_S = 3600
 # How long a request waits for the previous request of the same user before giving up.
 MUTEX_WAIT_S = 150
 
@@ -64,6 +66,19 @@ class RateLimiter:
             },
         )
         self._redis.expire(key, 2 * 3600)
+
+    def secondary_strike(self, user_id: int) -> int:
+        """Count a secondary limit for the user; returns how many came before it.
+
+        Each strike within an hour of the previous doubles the wait (GitHub warns that an
+        integration that keeps requesting while limited may be banned).
+        """
+        key = f"{self._namespace}:secondary:{user_id}"
+        pipe = self._redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, SECONDARY_STRIKE_MEMORY_S)
+        count, _ = pipe.execute()
+        return int(count) - 1
 
     def state(self, user_id: int, resource: str) -> dict[str, int]:
         raw = self._redis.hgetall(self._key(user_id, resource))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+import jsonschema
 import pytest
 
 from shared.activity import activity_of
-from shared.fileformat import parse
+from shared.fileformat import SCHEMA_PATH, parse
 from shared.isoweek import IsoWeek
 from tests.e2e.harness import System, wait_for
 
@@ -54,3 +57,20 @@ def test_member_gets_exactly_one_file_equal_to_ground_truth(system: System) -> N
     assert document["coverage"]["last_week"] == str(IsoWeek.current())
     commits = sum(len(w["commits"]) for w in weeks.values())
     assert commits == sum(len(w["commits"]) for w in truth["weeks"].values()) > 0
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))  # the reference validator
+
+
+def test_delete_my_data_removes_the_file(system: System) -> None:
+    with system.member_client() as member:
+        system.log_in(member, LOGIN, private=False)
+        wait_for(lambda: system.files_of(LOGIN), timeout_s=120, what="the first file",
+                 services=system.services)  # fmt: skip
+        dashboard = member.get(f"{system.gateway_url}/dashboard")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', dashboard.text)
+        assert token and "Delete my data" in dashboard.text
+        page = member.post(f"{system.gateway_url}/data/delete", data={"csrf_token": token[1]})
+        assert "being deleted" in page.text
+        wait_for(lambda: not system.files_of(LOGIN), timeout_s=60, what="the file to go",
+                 services=system.services)  # fmt: skip
+        status = member.get(f"{system.gateway_url}/api/status").json()
+        assert status["state"] == "new" and status["coverage"] is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -150,6 +152,30 @@ def test_disconnect_github_forgets_token_and_staged_weeks(browser: Any) -> None:
     assert member.sync_state == SyncState.NEW
     with connection():
         assert StagedWeek.select().count() == 0
+
+
+def test_delete_my_data_disconnects_and_asks_the_uploader_to_delete_the_file(
+    browser: Any, redis_client: Any
+) -> None:
+    browser.log_in()
+    browser.connect_github()
+    with connection():
+        Member.update(coverage_first_week="2024-W01", coverage_last_week="2024-W18").execute()
+        github_id = Member.get().github_id
+    redis_client.set(f"ohgithub:etag:{github_id}:abc", "cached GitHub body")
+    redis_client.set(f"ohgithub:sync-progress:{Member.get().id}", "commits read so far")
+    page = browser.request("GET", "/dashboard")
+    assert "Delete my data" in page.text
+
+    page = browser.request("POST", "/data/delete", data={"csrf_token": browser.csrf_token()})
+
+    assert "being deleted from your Open Humans account" in page.text
+    member = member_row()
+    assert member.github_token == "" and member.sync_state == SyncState.DELETING
+    messages = [json.loads(body) for body in redis_client.hvals("ohgithub:upload.msgs")]
+    assert [(m["actor_name"], m["args"]) for m in messages] == [("delete_member_file", [member.id])]
+    assert redis_client.keys("ohgithub:etag:*") == []
+    assert redis_client.keys("ohgithub:sync-progress:*") == []
 
 
 def test_logout_clears_the_session(browser: Any) -> None:

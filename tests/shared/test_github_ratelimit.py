@@ -176,3 +176,20 @@ def test_serial_does_not_block_other_users(redis_client: redis.Redis) -> None:
     limiter = RateLimiter(redis_client, namespace=NAMESPACE)
     with limiter.serial(USER_ID), limiter.serial(USER_ID + 1):
         pass  # would wait MUTEX_WAIT_S if the mutex were global
+
+
+def test_repeated_secondary_limits_double_the_wait(redis_client: redis.Redis) -> None:
+    import httpx
+
+    from shared.github.client import limited_until
+
+    limiter = RateLimiter(redis_client)
+    response = httpx.Response(403, json={"message": "You have exceeded a secondary rate limit."})
+    waits = []
+    for _ in range(3):
+        strikes = limiter.secondary_strike(USER_ID)
+        until = limited_until(response, secondary_strikes=strikes)
+        assert until is not None
+        waits.append(round((until - dt.datetime.now(dt.UTC)).total_seconds()))
+    assert waits == [60, 120, 240]
+    assert limiter.secondary_strike(USER_ID + 1) == 0  # another user starts afresh

@@ -105,6 +105,7 @@ def make_member(sandbox: Sandbox, runtime: Runtime, username: str = "oh-uploader
         oh_username=username,
         github_id=GITHUB_ID,
         github_login=GITHUB_LOGIN,
+        github_token=runtime.cipher.encrypt("gho_connected"),  # the uploader needs none
         sync_state=SyncState.UPLOADING,
     )
     store_tokens(member, body, runtime.cipher)

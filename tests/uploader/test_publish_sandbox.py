@@ -260,3 +260,32 @@ def test_a_refused_refresh_marks_needs_login_and_is_not_retried(
     assert list(staged_weeks(member)) == ["2024-W10"]  # kept for when they log in again
     assert upload_queue.keys("ohgithub:upload*") == []  # nothing re-sent, no retry loop
     assert StagedWeek.select().count() == 1
+
+
+def test_delete_my_data_removes_every_file_and_the_coverage(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
+    from uploader.publish import delete_files_exclusively
+
+    member = make_member(sandbox, runtime)
+    publish_first_file(member, runtime)
+    other = sandbox.upload_as_member(member.oh_username, "notes.txt", b"not ours")
+    Member.update(github_token="").execute()  # the gateway disconnected GitHub first
+
+    assert delete_files_exclusively(member.id, runtime).kind == "deleted"
+
+    assert our_files(sandbox, member.oh_username) == []
+    assert [f["id"] for f in sandbox.files(member.oh_username)] == [other]  # not ours: kept
+    row = Member.get_by_id(member.id)
+    assert (row.coverage_last_week, row.file_size, row.sync_state) == ("", 0, SyncState.NEW)
+
+
+def test_weeks_staged_by_a_sync_that_finishes_after_a_disconnect_are_not_uploaded(
+    sandbox: Sandbox, runtime: Runtime
+) -> None:
+    member = make_member(sandbox, runtime)
+    stage(member, "2024-W10", commits=1, fetched_at=None)
+    Member.update(github_token="").execute()
+    assert publish(member.id, runtime).kind == "skipped"
+    assert our_files(sandbox, member.oh_username) == []
+    assert staged_weeks(member) == {}
