@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 # GitHub's documented primary limits: 5000 requests/hour (core), 5000 points/hour (GraphQL),
@@ -11,6 +12,12 @@ from typing import Any
 DEFAULT_CORE_LIMIT = 5000
 DEFAULT_GRAPHQL_LIMIT = 5000
 DEFAULT_SEARCH_LIMIT = 30
+
+# Where `make setup` installs GitHub's published schema (the npm package @octokit/graphql-schema).
+DEFAULT_SCHEMA_PATH = (
+    Path(__file__).resolve().parent.parent
+    / "build/graphql-schema/node_modules/@octokit/graphql-schema/schema.graphql"
+)
 
 # Fields that ``POST /_sandbox/config`` may change on a running sandbox.
 RUNTIME_FIELDS = (
@@ -56,7 +63,7 @@ class SandboxConfig:
     graphql_schema_path: str = field(
         default_factory=lambda: os.environ.get(
             "GITHUB_GRAPHQL_SCHEMA",
-            "/work/main/build/graphql-schema/node_modules/@octokit/graphql-schema/schema.graphql",
+            str(DEFAULT_SCHEMA_PATH),
         )
     )
 

@@ -155,9 +155,6 @@ def main(environ: Mapping[str, str] | None = None) -> None:
         if not settings.is_configured:
             base = f"http://127.0.0.1:{env.get('SANDBOX_PORT', SANDBOX_PORT)}"
             env.update(sandbox_env(base))
-            env.setdefault(
-                "SANDBOX_WEBHOOK_URL", f"{settings.app_base_url}/webhooks/openhumans/deauthorize"
-            )
             services.start(
                 "sandbox", [sys.executable, "-m", "sandbox", "--port", base.rsplit(":", 1)[1]]
             )

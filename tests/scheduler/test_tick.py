@@ -11,7 +11,6 @@ from collections import Counter
 from typing import Any
 
 import peewee
-import pytest
 import redis
 
 from scheduler.__main__ import tick
