@@ -34,6 +34,14 @@ def start(service: str, settings: Settings | None = None) -> Runtime:
     global _runtime
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, service=service)
+    problems = settings.production_problems()
+    if settings.uses_real_services and problems:
+        # Real members' tokens would be encrypted with a key published in this repository.
+        raise SystemExit(
+            f"{service}: refusing to serve real members with development secrets: "
+            + "; ".join(problems)
+            + ". Set SECRET_KEY and TOKEN_ENCRYPTION_KEYS (see README, Configuration)."
+        )
     init_database(settings.database_url)
     _runtime = Runtime(settings)
     return _runtime

@@ -94,6 +94,17 @@ class Settings:
         """True when real OAuth credentials are present (otherwise `make run` uses the sandbox)."""
         return bool(self.openhumans_client_id and self.github_client_id)
 
+    @property
+    def uses_real_services(self) -> bool:
+        """True when talking to github.com or openhumans.org rather than a sandbox."""
+        return any(
+            url.startswith(real)
+            for url, real in (
+                (self.openhumans_url, "https://www.openhumans.org"),
+                (self.github_api_url, "https://api.github.com"),
+            )
+        )
+
     def production_problems(self) -> list[str]:
         """What must be fixed before serving real members with these settings."""
         problems = []

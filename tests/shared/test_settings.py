@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 
 import pytest
 
@@ -141,3 +142,19 @@ def test_is_configured_needs_both_oauth_apps() -> None:
     assert not Settings().is_configured
     assert not Settings(openhumans_client_id="oh").is_configured
     assert Settings(openhumans_client_id="oh", github_client_id="gh").is_configured
+
+
+def test_services_refuse_real_members_with_development_secrets(tmp_path: pathlib.Path) -> None:
+    from shared import runtime
+
+    real = Settings(database_url=f"sqlite:///{tmp_path}/db.sqlite3")
+    assert real.uses_real_services
+    with pytest.raises(SystemExit, match="TOKEN_ENCRYPTION_KEYS"):
+        runtime.start("gateway", real)
+    sandboxed = Settings(
+        database_url=f"sqlite:///{tmp_path}/db.sqlite3",
+        openhumans_url="http://127.0.0.1:8900/openhumans",
+        github_api_url="http://127.0.0.1:8900/github-api",
+    )
+    assert not sandboxed.uses_real_services
+    assert runtime.start("gateway", sandboxed).settings is sandboxed
