@@ -7,6 +7,7 @@ tested without a database, and so that the page and the polling script never dis
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +29,7 @@ class SyncStatus:
     last_synced_at: str | None
     coverage: dict[str, str] | None
     file_size: int
+    contents: str  # what the file holds, in words; empty before the first upload
     github_login: str
     github_private: bool
     can_sync_now: bool
@@ -142,12 +144,35 @@ def sync_status(member: Member, *, now: dt.datetime, cooldown_s: float) -> SyncS
         last_synced_at=_iso(member.last_synced_at),
         coverage=coverage,
         file_size=member.file_size,
+        contents=describe_contents(member.file_summary),
         github_login=member.github_login,
         github_private=grants_private(member.github_scopes),
         can_sync_now=not blocked,
         cooldown_remaining_s=cooldown_remaining_s,
         sync_blocked_reason=blocked,
     )
+
+
+def describe_contents(summary_json: str) -> str:
+    """``"1,204 commits, 31 pull requests, 12 issues and 40 reviews over 158 weeks"``."""
+    if not summary_json:
+        return ""
+    try:
+        summary = json.loads(summary_json)
+        counts = [
+            _count(summary["commits"], "commit"),
+            _count(summary["pull_requests"], "pull request"),
+            _count(summary["issues"], "issue"),
+            _count(summary["reviews"], "review"),
+        ]
+        weeks = _count(summary["weeks"], "week")
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return f"{', '.join(counts[:-1])} and {counts[-1]} over {weeks}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def format_size(size_bytes: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import peewee
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator, migrate
 
 db = peewee.DatabaseProxy()
 
@@ -90,6 +91,8 @@ class Member(BaseModel):
     coverage_last_week = peewee.CharField(default="")
     coverage_last_complete_week = peewee.CharField(default="")
     file_size = peewee.BigIntegerField(default=0)
+    # What the file holds, for the dashboard: JSON of shared.fileformat.summary_of().
+    file_summary = peewee.TextField(default="")
 
     created_at = UtcDateTimeField(default=utcnow)
     updated_at = UtcDateTimeField(default=utcnow)
@@ -146,10 +149,29 @@ def init_database(url: str) -> peewee.Database:
             # INDEX statements collide, so creation is serialised by an advisory lock.
             with db.atomic():
                 db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
-                db.create_tables(MODELS, safe=True)
+                _create_schema(database)
         else:
-            db.create_tables(MODELS, safe=True)
+            with db.atomic():
+                _create_schema(database)
     return database
+
+
+def _create_schema(database: peewee.Database) -> None:
+    """Create missing tables, and add columns that a newer version of a model has.
+
+    New fields get defaults, so adding one is all a schema change needs here; renaming or
+    dropping a column would need a real migration.
+    """
+    migrator = SchemaMigrator.from_database(database)
+    for model in MODELS:
+        table = model._meta.table_name
+        if not database.table_exists(table):
+            continue
+        present = {column.name for column in database.get_columns(table)}
+        missing = [f for f in model._meta.sorted_fields if f.column_name not in present]
+        if missing:
+            migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
+    database.create_tables(MODELS, safe=True)  # new tables, and indexes not there yet
 
 
 @contextmanager

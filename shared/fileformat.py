@@ -58,6 +58,15 @@ def build_document(
     return document
 
 
+def summary_of(document: dict[str, Any]) -> dict[str, int]:
+    """How much a file holds: weeks, and items of each kind (shown on the dashboard)."""
+    weeks = document["weeks"].values()
+    summary = {"weeks": len(document["weeks"])}
+    for kind in ("commits", "pull_requests", "issues", "reviews"):
+        summary[kind] = sum(len(week[kind]) for week in weeks)
+    return summary
+
+
 def serialise(document: dict[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"

@@ -28,7 +28,7 @@ from shared.errors import (
     OpenHumansLoginNeeded,
     UpstreamUnavailable,
 )
-from shared.fileformat import build_document, parse, serialise, upload_metadata
+from shared.fileformat import build_document, parse, serialise, summary_of, upload_metadata
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
 from shared.openhumans.tokens import fresh_access_token
@@ -146,6 +146,7 @@ def delete_files(member_id: int, runtime: Runtime) -> Published:
             coverage_last_week="",
             coverage_last_complete_week="",
             file_size=0,
+            file_summary="",
             sync_state=SyncState.NEW,
             sync_detail="",
             updated_at=utcnow(),
@@ -365,6 +366,7 @@ def _finish(
                     Member.coverage_last_week: coverage["last_week"] or "",
                     Member.coverage_last_complete_week: coverage["last_complete_week"] or "",
                     Member.file_size: size,
+                    Member.file_summary: json.dumps(summary_of(document)),
                 }
             )
         Member.update(fields).where(Member.id == member_id).execute()

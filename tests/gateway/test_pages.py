@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 

@@ -145,3 +145,14 @@ def test_format_size() -> None:
     assert format_size(900) == "900 bytes"
     assert format_size(1536) == "1.5 KB"
     assert format_size(3 * 1024 * 1024) == "3.0 MB"
+
+
+def test_contents_are_described_in_words() -> None:
+    from gateway.status import describe_contents
+
+    summary = '{"weeks": 158, "commits": 1204, "pull_requests": 1, "issues": 0, "reviews": 40}'
+    assert describe_contents(summary) == (
+        "1,204 commits, 1 pull request, 0 issues and 40 reviews over 158 weeks"
+    )
+    assert describe_contents("") == ""
+    assert describe_contents("not json") == ""
