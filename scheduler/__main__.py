@@ -7,18 +7,18 @@ enqueue the same members twice.
 
 from __future__ import annotations
 
-import contextlib
 import signal
-from types import FrameType
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
-from scheduler.stale import spread_delays_ms, stale_members
+from scheduler.stale import is_due, spread_delays_ms, stale_members
 from shared import queues, runtime
 from shared.db import Member, SyncState, connection, utcnow
 from shared.logging import get_logger
 
 log = get_logger("scheduler")
+# Ctrl-C, `kill` and Kubernetes stop the scheduler; both are taken by sigwait() in main().
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def tick(rt: runtime.Runtime) -> int:
@@ -29,23 +29,35 @@ def tick(rt: runtime.Runtime) -> int:
     if not rt.redis.set("ohgithub:scheduler:tick", "1", nx=True, px=int(interval_s * 900)):
         log.info("scheduler_tick_skipped", reason="another replica ticked in this interval")
         return 0
+    enqueued = 0
     with connection():
-        due = stale_members(now=utcnow(), stale_after_s=rt.settings.stale_after_s)
+        now, stale_after_s = utcnow(), rt.settings.stale_after_s
+        due = stale_members(now=now, stale_after_s=stale_after_s)
         for member_id, delay_ms in zip(
-            due, spread_delays_ms(len(due), interval_s=interval_s), strict=False
+            due, spread_delays_ms(len(due), interval_s=interval_s), strict=True
         ):
-            Member.update(sync_state=SyncState.QUEUED, updated_at=utcnow()).where(
-                Member.id == member_id
-            ).execute()
-            queues.send_sync(member_id, delay_ms=delay_ms or None)
-    log.info("scheduler_tick", enqueued=len(due))
-    return len(due)
+            # Still due? A "Sync now" or a disconnect since the select must win.
+            claimed = (
+                Member.update(sync_state=SyncState.QUEUED, updated_at=utcnow())
+                .where((Member.id == member_id) & is_due(now=now, stale_after_s=stale_after_s))
+                .execute()
+            )
+            if claimed:
+                queues.send_sync(member_id, delay_ms=delay_ms or None)
+                enqueued += 1
+    log.info("scheduler_tick", enqueued=enqueued)
+    return enqueued
 
 
 def main() -> None:
+    # Ctrl-C and SIGTERM are blocked in every thread (threads inherit the mask, so block first)
+    # and taken by sigwait() below. Handlers would run only once the main thread wakes, which a
+    # signal delivered to the job thread does not do; and a handler calling shutdown() could
+    # deadlock on a lock the interrupted main thread holds.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     rt = runtime.start("scheduler")
     queues.setup_broker(rt.settings.redis_url)
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         tick,
         "interval",
@@ -55,18 +67,15 @@ def main() -> None:
         max_instances=1,
         coalesce=True,
     )
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
+    scheduler.start()
     log.info(
         "scheduler_started",
         interval_s=rt.settings.scheduler_interval_s,
         stale_after_s=rt.settings.stale_after_s,
     )
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    received = signal.sigwait(STOP_SIGNALS)
+    log.info("scheduler_stopping", signal=signal.Signals(received).name)
+    scheduler.shutdown(wait=True)  # lets a running tick finish
 
 
 if __name__ == "__main__":

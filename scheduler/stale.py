@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 
+import peewee
+
 from shared.db import Member, SyncState
 
 # A member shown as busy for longer than this is presumed stuck (lost message): refresh anyway.
 STUCK_AFTER = dt.timedelta(hours=24)
 
 
-def stale_members(*, now: dt.datetime, stale_after_s: float, limit: int = 1000) -> list[int]:
-    """Connected members not synced for ``stale_after_s``, not busy and not needing action."""
+def is_due(*, now: dt.datetime, stale_after_s: float) -> peewee.Expression:
+    """Connected, not synced for ``stale_after_s``, not busy (unless stuck), needing no action."""
     synced_before = now - dt.timedelta(seconds=stale_after_s)
     not_waiting = Member.sync_state.not_in(
         [*SyncState.ACTIVE, SyncState.NEEDS_RECONNECT, SyncState.NEEDS_LOGIN, SyncState.NEW]
     )
     stuck = Member.sync_state.in_(SyncState.ACTIVE) & (Member.updated_at < now - STUCK_AFTER)
+    return (
+        (Member.github_token != "")
+        & (Member.last_synced_at.is_null() | (Member.last_synced_at < synced_before))
+        & (not_waiting | stuck)
+    )
+
+
+def stale_members(*, now: dt.datetime, stale_after_s: float, limit: int = 1000) -> list[int]:
+    """The members due for a refresh, those synced longest ago first."""
     query = (
         Member.select(Member.id)
-        .where(
-            (Member.github_token != "")
-            & (Member.last_synced_at.is_null() | (Member.last_synced_at < synced_before))
-            & (not_waiting | stuck)
-        )
+        .where(is_due(now=now, stale_after_s=stale_after_s))
         .order_by(Member.last_synced_at.asc(nulls="first"))
         .limit(limit)
     )

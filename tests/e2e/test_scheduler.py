@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.launcher import service_commands
+from shared.launcher import ROOT, sandbox_env, service_commands
 from tests.e2e.harness import System, wait_for
 
 pytestmark = pytest.mark.e2e
 
 LOGIN = "octo-small"
+# The ways the scheduler is stopped: Ctrl-C under `make run` (the terminal sends SIGINT to the
+# group, then the launcher sends SIGTERM), `kill` or Kubernetes, and Ctrl-C on it alone.
+STOPS = {
+    "ctrl-c-under-make-run": (signal.SIGINT, signal.SIGTERM),
+    "sigterm": (signal.SIGTERM,),
+    "ctrl-c": (signal.SIGINT,),
+}
+# The launcher's SIGTERM follows the terminal's SIGINT by about this much.
+SIGNAL_GAP_S = 0.01
+# Starts and stops per way: a stop that hangs only sometimes (a race) needs a few tries.
+ATTEMPTS = 4
 
 
 def ticks_that_enqueued(log_path: Path) -> int:
@@ -68,3 +83,55 @@ def test_a_synced_member_is_refreshed_without_pressing_a_button(
     assert ticks_that_enqueued(tmp_path / "logs" / "scheduler.log") >= 1
     files = system.files_of(LOGIN)
     assert len(files) == 1, files
+
+
+@pytest.mark.parametrize("signals", STOPS.values(), ids=STOPS.keys())
+def test_the_scheduler_stops_at_once_and_cleanly(
+    e2e_redis_url: str, tmp_path: Path, signals: tuple[signal.Signals, ...]
+) -> None:
+    env = {
+        **os.environ,
+        **sandbox_env("http://127.0.0.1:9"),  # never called: no member is stale
+        "DATABASE_URL": f"sqlite:///{tmp_path}/scheduler.sqlite3",
+        "REDIS_URL": e2e_redis_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    for attempt in range(ATTEMPTS):
+        log_path = tmp_path / f"scheduler-{attempt}.log"
+        returncode = start_and_stop_scheduler(env, log_path=log_path, signals=signals)
+        # 0, not -15: the signal was handled and the scheduler shut down, not killed by it.
+        assert returncode == 0, (attempt, returncode, log_path.read_text())
+
+
+def start_and_stop_scheduler(
+    env: dict[str, str], *, log_path: Path, signals: tuple[signal.Signals, ...]
+) -> int:
+    """Start ``python -m scheduler``, send ``signals`` after its first tick; its exit status."""
+    with log_path.open("wb") as output:
+        process = subprocess.Popen(
+            service_commands()["scheduler"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        # After its first tick it is idle between ticks, where a Ctrl-C usually lands.
+        wait_for(
+            lambda: process.poll() is not None or '"scheduler_tick' in log_path.read_text(),
+            timeout_s=30,
+            interval_s=0.1,
+            what="the scheduler's first tick",
+        )
+        assert process.poll() is None, log_path.read_text()
+        for number in signals:
+            process.send_signal(number)
+            time.sleep(SIGNAL_GAP_S)
+        try:
+            return process.wait(10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running 10 s after {signals}:\n{log_path.read_text()}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
