@@ -41,12 +41,7 @@ def _from_openhumans(member: Member, runtime: Runtime) -> IsoWeek | None:
     if not member.oh_refresh_token:
         return None
     try:
-        with OpenHumansApi(
-            base_url=settings.openhumans_url,
-            client_id=settings.openhumans_client_id,
-            client_secret=settings.openhumans_client_secret,
-            timeout_s=settings.http_timeout_s,
-        ) as api:
+        with OpenHumansApi.from_settings(settings) as api:
             token = fresh_access_token(
                 member.id, api=api, cipher=runtime.cipher, redis_client=runtime.redis
             )

@@ -124,12 +124,7 @@ def delete_files(member_id: int, runtime: Runtime) -> Published:
     if member is None:
         return Published("skipped")
     settings = runtime.settings
-    with OpenHumansApi(
-        base_url=settings.openhumans_url,
-        client_id=settings.openhumans_client_id,
-        client_secret=settings.openhumans_client_secret,
-        timeout_s=settings.http_timeout_s,
-    ) as api:
+    with OpenHumansApi.from_settings(settings) as api:
         session = _Session(member_id, runtime, api)
         profile = session.call("exchange_member")
         ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
@@ -204,12 +199,7 @@ def publish(member_id: int, runtime: Runtime) -> Published:
         return Published("skipped")
     settings = runtime.settings
     staged = list(StagedWeek.select().where(StagedWeek.member == member_id))
-    with OpenHumansApi(
-        base_url=settings.openhumans_url,
-        client_id=settings.openhumans_client_id,
-        client_secret=settings.openhumans_client_secret,
-        timeout_s=settings.http_timeout_s,
-    ) as api:
+    with OpenHumansApi.from_settings(settings) as api:
         session = _Session(member_id, runtime, api)
         profile = session.call("exchange_member")
         ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]

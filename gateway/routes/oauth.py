@@ -183,9 +183,7 @@ async def openhumans_callback(request: Request) -> Response:
     settings = gateway.settings
 
     def exchange_member() -> dict[str, Any]:
-        with OpenHumansApi(
-            base_url=settings.openhumans_url, timeout_s=settings.http_timeout_s
-        ) as api:
+        with OpenHumansApi.from_settings(settings) as api:
             return api.exchange_member(token["access_token"])
 
     try:

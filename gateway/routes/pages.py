@@ -6,6 +6,8 @@ Database work runs in sync endpoints, which Starlette runs in its thread pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -110,38 +112,35 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
-async def github_disconnect(request: Request) -> Response:
+async def _forget(request: Request, action: Callable[..., None], done: str) -> Response:
+    """A checked form that makes the member's data go away, then back to the dashboard."""
     refused = await _checked_form(request)
     if refused is not None:
         return refused
     member_id = member_id_of(request)
     if member_id is None:
         return RedirectResponse("/", status_code=303)
-    await run_in_threadpool(
-        members.disconnect_github, member_id, redis_client=gateway_of(request).redis
-    )
-    flash(
+    await run_in_threadpool(action, member_id, redis_client=gateway_of(request).redis)
+    flash(request, done)
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+async def github_disconnect(request: Request) -> Response:
+    return await _forget(
         request,
+        members.disconnect_github,
         "GitHub disconnected: its token and any data not yet uploaded were deleted. "
         "The file already in your Open Humans account stays there.",
     )
-    return RedirectResponse("/dashboard", status_code=303)
 
 
 async def delete_data(request: Request) -> Response:
-    refused = await _checked_form(request)
-    if refused is not None:
-        return refused
-    member_id = member_id_of(request)
-    if member_id is None:
-        return RedirectResponse("/", status_code=303)
-    await run_in_threadpool(members.delete_data, member_id, redis_client=gateway_of(request).redis)
-    flash(
+    return await _forget(
         request,
+        members.delete_data,
         "GitHub disconnected and your file is being deleted from your Open Humans account. "
         "You can connect GitHub again at any time.",
     )
-    return RedirectResponse("/dashboard", status_code=303)
 
 
 ROUTES = [

@@ -19,6 +19,7 @@ from shared.errors import (
     OpenHumansAuthError,
     UpstreamUnavailable,
 )
+from shared.settings import Settings
 
 # Open Humans refuses some bot user agents: send a plain one.
 USER_AGENT = "oh-github-source/0.1"
@@ -42,6 +43,15 @@ class OpenHumansApi:
         self._client_id = client_id
         self._client_secret = client_secret
         self._http = httpx.Client(timeout=timeout_s, headers={"User-Agent": USER_AGENT})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenHumansApi:
+        return cls(
+            base_url=settings.openhumans_url,
+            client_id=settings.openhumans_client_id,
+            client_secret=settings.openhumans_client_secret,
+            timeout_s=settings.http_timeout_s,
+        )
 
     def close(self) -> None:
         self._http.close()
