@@ -9,7 +9,10 @@ from shared import queues, runtime
 from shared.db import connection
 
 _runtime = runtime.start("fetcher")
-queues.setup_broker(_runtime.settings.redis_url)  # before any actor is declared
+queues.setup_broker(  # before any actor is declared
+    _runtime.settings.redis_url,
+    metrics_port=_runtime.settings.worker_metrics_port,
+)
 
 from fetcher.sync import sync_member  # noqa: E402
 

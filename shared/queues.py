@@ -6,6 +6,10 @@ fetcher's or uploader's code.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Callable
+
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
@@ -18,11 +22,49 @@ DELETE_ACTOR = "delete_member_file"  # on the upload queue: never interleaves wi
 MAX_DELAY_MS = 6 * 24 * 3600 * 1000
 
 
-def setup_broker(redis_url: str) -> RedisBroker:
-    """Create the Redis broker and make it global; call before importing any actor module."""
+def setup_broker(redis_url: str, *, metrics_port: int = 0) -> RedisBroker:
+    """Create the Redis broker and make it global; call before importing any actor module.
+
+    With ``metrics_port`` a worker exports Dramatiq's Prometheus metrics (messages, errors,
+    retries, durations, in-progress) on that port.
+    """
     broker = RedisBroker(url=redis_url, namespace="ohgithub")  # type: ignore[no-untyped-call]
+    if metrics_port:
+        _prometheus_environment(metrics_port)
+        from dramatiq.middleware.prometheus import Prometheus
+
+        class WorkerMetrics(Prometheus):
+            @property
+            def forks(self) -> list[Callable[[], int]]:
+                return [serve_worker_metrics]
+
+        broker.add_middleware(WorkerMetrics())
     dramatiq.set_broker(broker)
     return broker
+
+
+def serve_worker_metrics() -> int:
+    """Dramatiq fork (started by the worker's main process): the metrics exposition server.
+
+    Dramatiq's own fork reads its port when first imported, in a process that never imported
+    our actors; this one reads WORKER_METRICS_PORT itself first.
+    """
+    from shared.settings import Settings
+
+    _prometheus_environment(Settings.from_env().worker_metrics_port)
+    from dramatiq.middleware.prometheus import _run_exposition_server
+
+    result: int = _run_exposition_server()  # type: ignore[no-untyped-call]
+    return result
+
+
+def _prometheus_environment(port: int) -> None:
+    """What dramatiq's Prometheus middleware reads at import: the port and the metrics files,
+    kept per port so that two services' workers on one host never mix their counts."""
+    os.environ["dramatiq_prom_port"] = str(port)  # noqa: SIM112 (dramatiq reads it so)
+    os.environ["dramatiq_prom_db"] = os.path.join(  # noqa: SIM112
+        tempfile.gettempdir(), f"ohgithub-prometheus-{port}"
+    )
 
 
 def _send(queue: str, actor: str, member_id: int, delay_ms: int | None) -> None:

@@ -67,6 +67,8 @@ class Settings:
     github_reserve: int = 200
     # Seconds a GitHub or Open Humans request may take before it counts as a timeout.
     http_timeout_s: float = 30
+    # Port on which each fetcher and uploader worker exports Prometheus metrics; 0 turns it off.
+    worker_metrics_port: int = 0
     # Log level of every service (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
 

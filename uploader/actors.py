@@ -7,7 +7,10 @@ import dramatiq
 from shared import queues, runtime
 
 _runtime = runtime.start("uploader")
-queues.setup_broker(_runtime.settings.redis_url)  # before any actor is declared
+queues.setup_broker(  # before any actor is declared
+    _runtime.settings.redis_url,
+    metrics_port=_runtime.settings.worker_metrics_port,
+)
 
 from uploader.publish import delete_files_exclusively, publish_exclusively  # noqa: E402
 
