@@ -33,8 +33,8 @@ from shared.isoweek import IsoWeek
 from shared.logging import get_logger
 from shared.runtime import Runtime
 
-# The per-member lock expires on its own if a fetcher dies; it is renewed while working.
-SYNC_LOCK_TTL_S = 300
+# A sync finding the member busy comes back this long after the holder's lock would lapse.
+BUSY_MARGIN_MS = 2_000
 # Re-sent syncs start a little after GitHub's reset, spread so that members waiting for the
 # same moment don't stampede: up to 5% of the wait, at most 20 s. The reset is already on the
 # safe side (whole seconds, and measured against a Date truncated to the second), so the
@@ -57,11 +57,11 @@ class Outcome:
 
 
 def sync_member(member_id: int, runtime: Runtime) -> Outcome:
-    """Run one sync unless another holds the member's lock (then do nothing: it will finish)."""
-    lock = runtime.redis.lock(f"ohgithub:sync:{member_id}", timeout=SYNC_LOCK_TTL_S)
+    """Run one sync, unless another holds the member's lock: then come back when it is free."""
+    # Renewed after every request batch, the lock lapses on its own if this fetcher dies.
+    lock = runtime.redis.lock(sync_lock_key(member_id), timeout=runtime.settings.sync_lock_ttl_s)
     if not lock.acquire(blocking=False):
-        log.info("sync_skipped_busy", member_id=member_id)
-        return Outcome("busy")
+        return _come_back_later(member_id, runtime)
     try:
         return _sync(member_id, runtime, lock)
     finally:
@@ -69,6 +69,29 @@ def sync_member(member_id: int, runtime: Runtime) -> Outcome:
             lock.release()
         except redis.exceptions.LockError:
             log.warning("sync_lock_lost", member_id=member_id)
+
+
+def sync_lock_key(member_id: int) -> str:
+    return f"ohgithub:sync:{member_id}"
+
+
+def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
+    """The member's lock is held: re-send this sync for when the lock will have expired.
+
+    The holder may have died (its lock then lapses, and the re-sent sync resumes its work) or
+    still run (it renews the lock; the re-sent sync comes back again, or runs a cheap refresh
+    once the holder is done). However many messages arrive meanwhile, one re-send is pending.
+    """
+    lock_ttl_ms = max(int(runtime.redis.pttl(sync_lock_key(member_id))), 0)
+    delay_ms = lock_ttl_ms + BUSY_MARGIN_MS
+    # The marker lapses just before the re-sent message runs, so that one may re-send in turn.
+    marker = f"ohgithub:sync-pending:{member_id}"
+    if runtime.redis.set(marker, "1", nx=True, px=delay_ms - BUSY_MARGIN_MS // 2):
+        queues.send_sync(member_id, delay_ms=delay_ms)
+        log.info("sync_busy_resent", member_id=member_id, delay_ms=delay_ms)
+    else:
+        log.info("sync_busy_dropped", member_id=member_id, reason="a re-send is pending")
+    return Outcome("busy")
 
 
 def _set_state(member_id: int, state: str, **fields: Any) -> None:
@@ -86,7 +109,9 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         log.info("sync_skipped_needs_action", member_id=member_id, state=member.sync_state)
         return Outcome("skipped")
     settings = runtime.settings
-    limiter = RateLimiter(runtime.redis, reserve=settings.github_reserve)
+    limiter = RateLimiter(
+        runtime.redis, reserve=settings.github_reserve, request_timeout_s=settings.http_timeout_s
+    )
     client = GitHubClient(
         api_url=settings.github_api_url,
         token=runtime.cipher.decrypt(member.github_token),
@@ -94,6 +119,7 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         limiter=limiter if member.github_id else None,
         etags=EtagCache(runtime.redis, member.github_id) if member.github_id else None,
         timeout_s=settings.http_timeout_s,
+        before_request=lock.reacquire,  # the member lock lapses only if this fetcher dies
     )
     _set_state(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None)
     staged = 0
@@ -183,7 +209,6 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) ->
                 client, login=user.login, starts_at=start.starts_at, ends_at=end.ends_at
             )
             progress.save_period(index, period)
-            lock.reacquire()  # renew the member lock's TTL while work goes on
         contributions.append(period)
     listings = plan_listings([period.repositories for period in contributions])
     commits_by_period: dict[int, list[Commit]] = defaultdict(list)
@@ -198,7 +223,6 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) ->
                 at = bisect.bisect_right(period_ends, parse_timestamp(commit["committed_at"]))
                 if listing.first_period <= at <= listing.last_period:
                     commits_by_period[at].append(commit)
-            lock.reacquire()
         weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
         period_commits = commits_by_period.pop(index, [])
         if weeks:

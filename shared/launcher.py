@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,10 +120,17 @@ class ServiceSet:
             self._logs.clear()
 
     def kill(self, name: str) -> None:
-        """SIGKILL, as a crash would."""
-        self.processes[name].kill()
-        self.processes[name].wait()
-        del self.processes[name]
+        """SIGKILL to the service and every process it started, as a machine crash would."""
+        import psutil
+
+        process = self.processes.pop(name)
+        family = psutil.Process(process.pid).children(recursive=True)
+        process.kill()
+        for child in family:
+            with suppress(psutil.NoSuchProcess):
+                child.kill()
+        process.wait()
+        psutil.wait_procs(family, timeout=10)
 
     def dead(self) -> list[str]:
         return [name for name, process in self.processes.items() if process.poll() is not None]

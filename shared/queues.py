@@ -18,6 +18,12 @@ SYNC_ACTOR = "sync_member"
 UPLOAD_QUEUE = "upload"
 UPLOAD_ACTOR = "upload_member"
 DELETE_ACTOR = "delete_member_file"  # on the upload queue: never interleaves with an upload
+# A worker silent this long is presumed dead and its messages go back on their queue (Dramatiq's
+# default is 60 s); live workers speak every few seconds even when busy (delay-queue polls).
+HEARTBEAT_TIMEOUT_MS = 20_000
+# Commands per million that run the broker's maintenance, which is what requeues a dead
+# worker's messages: 2% (Dramatiq's default 0.1% can leave them for a quarter of an hour).
+MAINTENANCE_CHANCE = 20_000
 # Dramatiq refuses delays of 7 days or more; a rate-limit wait is at most an hour anyway.
 MAX_DELAY_MS = 6 * 24 * 3600 * 1000
 
@@ -28,7 +34,12 @@ def setup_broker(redis_url: str, *, metrics_port: int = 0) -> RedisBroker:
     With ``metrics_port`` a worker exports Dramatiq's Prometheus metrics (messages, errors,
     retries, durations, in-progress) on that port.
     """
-    broker = RedisBroker(url=redis_url, namespace="ohgithub")  # type: ignore[no-untyped-call]
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        url=redis_url,
+        namespace="ohgithub",
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
+    )
     if metrics_port:
         _prometheus_environment(metrics_port)
         from dramatiq.middleware.prometheus import Prometheus

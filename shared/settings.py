@@ -67,6 +67,10 @@ class Settings:
     github_reserve: int = 200
     # Seconds a GitHub or Open Humans request may take before it counts as a timeout.
     http_timeout_s: float = 30
+    # A member's sync lock lapses this long after its fetcher stopped renewing it (crashed); a
+    # crashed sync resumes after it. Renewed before every GitHub request, it must outlast one
+    # request and the wait for a crashed request's per-user mutex: more than 3 x HTTP_TIMEOUT.
+    sync_lock_ttl_s: float = 180
     # Port on which each fetcher and uploader worker exports Prometheus metrics; 0 turns it off.
     worker_metrics_port: int = 0
     # Log level of every service (DEBUG, INFO, WARNING, ERROR).
@@ -110,6 +114,8 @@ class Settings:
     def production_problems(self) -> list[str]:
         """What must be fixed before serving real members with these settings."""
         problems = []
+        if self.sync_lock_ttl_s <= 3 * self.http_timeout_s:
+            problems.append("SYNC_LOCK_TTL must be more than 3 x HTTP_TIMEOUT")
         if self.secret_key == DEV_SECRET_KEY:
             problems.append("SECRET_KEY is the development default")
         if self.token_encryption_keys == DEV_TOKEN_KEY:

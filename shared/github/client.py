@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,12 +168,15 @@ class GitHubClient:
         etags: EtagCache | None = None,
         timeout_s: float = 30,
         sleep: Any = time.sleep,
+        before_request: Callable[[], Any] | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
         self._user_id = user_id
         self._limiter = limiter
         self._etags = etags
         self._sleep = sleep
+        # Called before every request (the sync renews its member lock there).
+        self._before_request = before_request
         self.counter = RequestCounter()
         self.last_headers: httpx.Headers = httpx.Headers()
         self._http = httpx.Client(
@@ -262,6 +265,8 @@ class GitHubClient:
         json_body: Any,
         headers: dict[str, str],
     ) -> httpx.Response:
+        if self._before_request is not None:
+            self._before_request()
         if self._limiter is None or self._user_id is None:
             response = self._http.request(
                 method, url, params=params, json=json_body, headers=headers

@@ -19,20 +19,24 @@ import redis
 from shared.errors import RateLimited
 
 _RESERVE_SCRIPT = resources.files("shared.github").joinpath("reserve.lua").read_text()
-# A request that holds the per-user mutex longer than this is presumed dead (timeouts are 30 s).
-MUTEX_TTL_S = 120
 # Secondary limits are remembered this long: a strike within it doubles the next wait.
 SECONDARY_STRIKE_MEMORY_S = 3600
-# How long a request waits for the previous request of the same user before giving up.
-MUTEX_WAIT_S = 150
 
 
 class RateLimiter:
     def __init__(
-        self, client: redis.Redis, *, reserve: int = 0, namespace: str = "ohgithub"
+        self,
+        client: redis.Redis,
+        *,
+        reserve: int = 0,
+        request_timeout_s: float = 30,
+        namespace: str = "ohgithub",
     ) -> None:
         self._redis = client
         self._reserve = reserve
+        # The mutex is held for one request: one that holds it longer than its timeout (plus a
+        # margin) has died with it, and the next request of the user may go.
+        self.mutex_ttl_s = request_timeout_s * 1.5 + 1
         self._namespace = namespace
         self._reserve_script = client.register_script(_RESERVE_SCRIPT)
 
@@ -89,11 +93,11 @@ class RateLimiter:
         """Hold the user's mutex for one request, so one user's requests never overlap."""
         lock = self._redis.lock(
             f"{self._namespace}:github-user:{user_id}:mutex",
-            timeout=MUTEX_TTL_S,
-            blocking_timeout=MUTEX_WAIT_S,
+            timeout=self.mutex_ttl_s,
+            blocking_timeout=self.mutex_ttl_s + 5,
         )
         if not lock.acquire():
-            raise TimeoutError(f"GitHub user {user_id} mutex still held after {MUTEX_WAIT_S} s")
+            raise TimeoutError(f"GitHub user {user_id}: the previous request is still running")
         try:
             yield
         finally:

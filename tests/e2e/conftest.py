@@ -58,11 +58,26 @@ def e2e_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def extra_env() -> dict[str, str]:
+    """Settings a test module gives every service (override the fixture to set some)."""
+    return {}
+
+
+@pytest.fixture
 def system(
-    e2e_database_url: str, e2e_redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    e2e_database_url: str,
+    e2e_redis_url: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    extra_env: dict[str, str],
 ) -> Iterator[System]:
     log_dir = tmp_path / "logs"
-    running = start_system(database_url=e2e_database_url, redis_url=e2e_redis_url, log_dir=log_dir)
+    running = start_system(
+        database_url=e2e_database_url,
+        redis_url=e2e_redis_url,
+        log_dir=log_dir,
+        extra_env=extra_env,
+    )
     yield running
     running.services.stop()
     report = getattr(request.node, "rep_call", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -167,7 +168,7 @@ def test_a_long_outage_fails_the_message_and_keeps_staged_weeks(
 
 
 def test_the_same_message_twice_at_once_runs_one_sync(
-    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member], redis_url: str
 ) -> None:
     member = connect(LOGIN)
     sandbox.post("/_sandbox/config", json={"latency_ms": 20}).raise_for_status()
@@ -183,6 +184,11 @@ def test_the_same_message_twice_at_once_runs_one_sync(
     assert sorted(o.kind for o in outcomes) == ["busy", "done"]
     stats = sandbox.get("/_sandbox/stats", params={"login": LOGIN}).json()
     assert stats["secondary_limited"] == 0
+    # The busy one comes back once the lock is free; a third delivery adds nothing more.
+    assert queued(redis_url, "fetch") == [member.id]
+    runtime.redis.set(f"ohgithub:sync:{member.id}", "held by a crashed fetcher", px=60_000)
+    assert sync_member(member.id, runtime).kind == "busy"
+    assert queued(redis_url, "fetch") == [member.id]
 
 
 def test_lost_database_reads_coverage_from_the_files_metadata(
@@ -217,3 +223,15 @@ def test_weeks_end_by_githubs_clock_not_ours(
     assert staged[str(this_week.next())]["complete"] is False
     truth = sandbox.get(f"/_sandbox/github/users/{LOGIN}/truth?private=true").json()
     assert_equals_truth(staged, truth)
+
+
+def test_a_sync_finding_a_dead_fetchers_lock_comes_back_when_it_lapses(
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member], redis_url: str
+) -> None:
+    member = connect(LOGIN)
+    runtime.redis.set(f"ohgithub:sync:{member.id}", "held by a crashed fetcher", px=30_000)
+    assert sync_member(member.id, runtime).kind == "busy"
+    delayed = runtime.redis.hvals("ohgithub:fetch.DQ.msgs")
+    assert len(delayed) == 1
+    eta_ms = json.loads(delayed[0])["options"]["eta"]
+    assert 30_000 <= eta_ms - time.time() * 1000 <= 33_000  # right after the lock lapses
