@@ -125,7 +125,7 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
     staged = 0
     try:
         with client:
-            staged = _fetch(member, runtime, client, lock)
+            staged = _fetch(member, runtime, client)
     except RateLimited as limit:
         return _wait_for_reset(member_id, limit)
     except TokenRevoked:
@@ -176,7 +176,7 @@ def _wait_for_reset(member_id: int, limit: RateLimited) -> Outcome:
     return Outcome("waiting", resets_at=limit.resets_at, retry_in_s=delay_s)
 
 
-def _fetch(member: Member, runtime: Runtime, client: GitHubClient, lock: Any) -> int:
+def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     user = client.get_user()
     if (user.id, user.login) != (member.github_id, member.github_login):
         Member.update(
