@@ -7,7 +7,6 @@ fail when ``CI=true``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -17,33 +16,11 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import service_missing
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 STARTUP_TIMEOUT_S = 15.0
-
-
-def unavailable(reason: str) -> None:
-    """Skip on a laptop, fail under CI."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"required for the browser tests under CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def redis_client() -> Iterator[Any]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        client.close()
-        unavailable(f"Redis at {REDIS_URL}: {error}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture
@@ -54,13 +31,15 @@ def sandbox_url() -> Iterator[str]:
 
         base_url, stop = run_in_thread(SandboxConfig())
     except (ImportError, OSError, RuntimeError) as error:
-        unavailable(f"sandbox did not start: {error}")
+        service_missing(f"sandbox did not start: {error}")
     yield base_url
     stop()
 
 
 @pytest.fixture
-def gateway_url(tmp_path: Path, sandbox_url: str, redis_client: Any) -> Iterator[str]:
+def gateway_url(
+    tmp_path: Path, sandbox_url: str, redis_url: str, redis_client: Any
+) -> Iterator[str]:
     import uvicorn
 
     from gateway.app import create_app
@@ -74,7 +53,7 @@ def gateway_url(tmp_path: Path, sandbox_url: str, redis_client: Any) -> Iterator
         gateway_port=port,
         secret_key="browser-test-secret",
         database_url=f"sqlite:///{tmp_path}/gateway.sqlite3",
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         openhumans_url=f"{sandbox_url}/openhumans",
         openhumans_client_id="sandbox-oh-client",
         openhumans_client_secret="sandbox-oh-secret",
@@ -104,11 +83,11 @@ def gateway_url(tmp_path: Path, sandbox_url: str, redis_client: Any) -> Iterator
 @pytest.fixture
 def page() -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        unavailable(f"no Chromium at {CHROMIUM} (make chromium installs it)")
+        service_missing(f"no Chromium at {CHROMIUM} (make chromium installs it)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
-        unavailable(f"playwright not installed: {error}")
+        service_missing(f"playwright not installed: {error}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1100, "height": 900})

@@ -8,7 +8,6 @@ when ``CI=true`` (dramatiq's pattern), so a missing service never turns CI green
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,32 +17,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
+from tests.conftest import service_missing
+
 GATEWAY_HOST = "testserver"
 MAX_REDIRECTS = 10
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def unavailable(reason: str) -> None:
-    """Skip on a laptop, fail under CI."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"required service unavailable under CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def redis_client() -> Iterator[Any]:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        client.close()
-        unavailable(f"Redis at {REDIS_URL}: {error}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -52,23 +29,23 @@ def sandbox_url() -> Iterator[str]:
         from sandbox.config import SandboxConfig
         from sandbox.server import run_in_thread
     except ImportError as error:
-        unavailable(f"sandbox not importable: {error}")
+        service_missing(f"sandbox not importable: {error}")
     try:
         base_url, stop = run_in_thread(SandboxConfig())
     except (OSError, RuntimeError) as error:
-        unavailable(f"sandbox did not start: {error}")
+        service_missing(f"sandbox did not start: {error}")
     yield base_url
     stop()
 
 
-def make_settings(tmp_path: Path, sandbox_url: str, **overrides: Any) -> Any:
+def make_settings(tmp_path: Path, sandbox_url: str, redis_url: str, **overrides: Any) -> Any:
     from shared.settings import Settings
 
     values: dict[str, Any] = {
         "app_base_url": "http://testserver",
         "secret_key": "test-secret-key",
         "database_url": f"sqlite:///{tmp_path}/gateway.sqlite3",
-        "redis_url": REDIS_URL,
+        "redis_url": redis_url,
         "openhumans_url": f"{sandbox_url}/openhumans",
         "openhumans_client_id": "sandbox-oh-client",
         "openhumans_client_secret": "sandbox-oh-secret",
@@ -85,8 +62,8 @@ def make_settings(tmp_path: Path, sandbox_url: str, **overrides: Any) -> Any:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, sandbox_url: str, redis_client: Any) -> Any:
-    return make_settings(tmp_path, sandbox_url)
+def settings(tmp_path: Path, sandbox_url: str, redis_url: str, redis_client: Any) -> Any:
+    return make_settings(tmp_path, sandbox_url, redis_url)
 
 
 @pytest.fixture
