@@ -43,6 +43,11 @@ class OpenHumansLoginNeeded(OpenHumansAuthError):
     """No usable refresh token: only the member logging in again helps, so never retry."""
 
 
+class OpenHumansMisconfigured(UpstreamError):
+    """The project's client id or secret is wrong: an operator must fix it; members keep their
+    state, and messages are retried (with back-off) until the configuration is right."""
+
+
 class UpstreamUnavailable(UpstreamError):
     pass
 

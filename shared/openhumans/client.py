@@ -17,6 +17,7 @@ from shared.errors import (
     DownloadUrlExpired,
     MalformedResponse,
     OpenHumansAuthError,
+    OpenHumansMisconfigured,
     UpstreamUnavailable,
 )
 from shared.settings import Settings
@@ -104,6 +105,9 @@ class OpenHumansApi:
             auth=(self._client_id, self._client_secret),
         )
         if response.status_code in (400, 401):
+            if _oauth_error(response) == "invalid_client":
+                # Our own client id or secret is wrong: no member can fix that by logging in.
+                raise OpenHumansMisconfigured("Open Humans refused the project's credentials")
             raise OpenHumansAuthError(f"refresh refused: {response.text[:200]}")
         try:
             body = response.json()
@@ -203,6 +207,14 @@ class OpenHumansApi:
             access_token,
             data={"subject": subject, "message": message},
         )
+
+
+def _oauth_error(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
 
 
 def _chunks(content: IO[bytes]) -> Iterator[bytes]:

@@ -198,3 +198,21 @@ def test_two_threads_refreshing_at_once_make_one_refresh_call(
     assert route.call_count == 1
     assert tokens == ["new-access-1", "new-access-1"]
     assert cipher.decrypt(Member.get_by_id(member.id).oh_refresh_token) == "new-refresh-1"
+
+
+def test_wrong_project_credentials_do_not_send_members_to_log_in_again(
+    database: peewee.Database,
+    redis_client: redis.Redis,
+    openhumans: respx.Router,
+    api: OpenHumansApi,
+    cipher: TokenCipher,
+) -> None:
+    from shared.errors import OpenHumansMisconfigured
+
+    member = make_member(cipher, expires_in=dt.timedelta(seconds=10))
+    openhumans.post(TOKEN_URL).respond(401, json={"error": "invalid_client"})
+    with pytest.raises(OpenHumansMisconfigured):
+        fresh_access_token(member.id, api=api, cipher=cipher, redis_client=redis_client)
+    stored = Member.get_by_id(member.id)
+    assert stored.sync_state != SyncState.NEEDS_LOGIN
+    assert cipher.decrypt(stored.oh_refresh_token) == "old-refresh"
