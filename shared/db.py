@@ -151,7 +151,10 @@ def init_database(url: str) -> peewee.Database:
                 db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
                 _create_schema(database)
         else:
-            with db.atomic():
+            # IMMEDIATE takes the write lock at once, waiting busy_timeout for it: a deferred
+            # transaction that reads and then writes fails at once ("database is locked") when
+            # every service starts together.
+            with db.atomic("IMMEDIATE"):
                 _create_schema(database)
     return database
 
