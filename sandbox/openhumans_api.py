@@ -156,17 +156,31 @@ def _wrong_member(auth: _Auth, params: dict[str, Any]) -> Response | None:
     return None
 
 
-async def upload_direct(request: Request) -> Response:
+async def _file_step(
+    request: Request, step: str, *, member_id_optional: bool = False
+) -> tuple[_Auth, dict[str, Any]] | Response:
+    """What every file endpoint checks first, in Open Humans' order: the token, injected
+    request faults, the form's ``project_member_id``, then a fault injected on this ``step``."""
     auth = _authenticate(request)
     if auth.member is None:
         return auth.error  # type: ignore[return-value]
     if (fault := await _request_fault(request, auth.member.username)) is not None:
         return fault
     params = await _params(request)
-    if (error := _wrong_member(auth, params)) is not None:
+    checked = not (member_id_optional and "project_member_id" not in params)
+    if checked and (error := _wrong_member(auth, params)) is not None:
         return error
-    if (fault := _step_fault(request, auth.member.username, "direct")) is not None:
+    if (fault := _step_fault(request, auth.member.username, step)) is not None:
         return fault
+    return auth, params
+
+
+async def upload_direct(request: Request) -> Response:
+    checked = await _file_step(request, "direct")
+    if isinstance(checked, Response):
+        return checked
+    auth, params = checked
+    assert auth.member is not None
     filename = str(params.get("filename", "")).strip()
     if not filename or "/" in filename:
         return JSONResponse({"filename": ["A valid filename is required."]}, status_code=400)
@@ -217,16 +231,11 @@ async def upload_direct(request: Request) -> Response:
 
 
 async def upload_complete(request: Request) -> Response:
-    auth = _authenticate(request)
-    if auth.member is None:
-        return auth.error  # type: ignore[return-value]
-    if (fault := await _request_fault(request, auth.member.username)) is not None:
-        return fault
-    params = await _params(request)
-    if "project_member_id" in params and (error := _wrong_member(auth, params)) is not None:
-        return error
-    if (fault := _step_fault(request, auth.member.username, "complete")) is not None:
-        return fault
+    checked = await _file_step(request, "complete", member_id_optional=True)
+    if isinstance(checked, Response):
+        return checked
+    auth, params = checked
+    assert auth.member is not None
     state = _state(request)
     try:
         stored = state.oh.files.get(int(params.get("file_id", "")))
@@ -245,16 +254,11 @@ def _truthy(value: Any) -> bool:
 
 
 async def delete_files(request: Request) -> Response:
-    auth = _authenticate(request)
-    if auth.member is None:
-        return auth.error  # type: ignore[return-value]
-    if (fault := await _request_fault(request, auth.member.username)) is not None:
-        return fault
-    params = await _params(request)
-    if (error := _wrong_member(auth, params)) is not None:
-        return error
-    if (fault := _step_fault(request, auth.member.username, "delete")) is not None:
-        return fault
+    checked = await _file_step(request, "delete")
+    if isinstance(checked, Response):
+        return checked
+    auth, params = checked
+    assert auth.member is not None
     chosen = [
         k
         for k in ("file_id", "file_basename", "all_files")
