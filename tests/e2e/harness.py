@@ -8,13 +8,15 @@ import re
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from shared.activity import activity_of
+from shared.fileformat import parse
 from shared.launcher import ServiceSet, sandbox_env, service_commands, wait_http
 
 _FORM = re.compile(r"<form[^>]*action=\"([^\"]*)\"", re.IGNORECASE)
@@ -90,6 +92,31 @@ class System:
         assert dashboard.url.path == "/dashboard", (dashboard.url, dashboard.text[:500])
         return dashboard
 
+    def status(self, client: httpx.Client) -> dict[str, Any]:
+        """The member's ``/api/status``."""
+        body: dict[str, Any] = client.get(f"{self.gateway_url}/api/status").json()
+        return body
+
+    def wait_until_done(
+        self, client: httpx.Client, *, what: str, timeout_s: float = 120
+    ) -> dict[str, Any]:
+        """Wait for the member's sync state "done" (failing at once if a service dies)."""
+
+        def done() -> dict[str, Any] | None:
+            status = self.status(client)
+            return status if status["state"] == "done" else None
+
+        result: dict[str, Any] = wait_for(
+            done, timeout_s=timeout_s, what=what, services=self.services
+        )
+        return result
+
+    def only_file(self, username: str) -> dict[str, Any]:
+        """The member's one file on Open Humans, parsed and validated against the schema."""
+        files = self.files_of(username)
+        assert len(files) == 1, files
+        return parse(self.file_content(int(files[0]["id"])))
+
     def files_of(self, username: str) -> list[dict[str, Any]]:
         with self.sandbox() as sandbox:
             response = sandbox.get(f"/_sandbox/openhumans/members/{username}/files")
@@ -157,3 +184,20 @@ def logs(log_dir: Path) -> str:
     for path in sorted(log_dir.glob("*.log")):
         parts.append(f"==== {path.name}\n{path.read_text(errors='replace')[-4000:]}")
     return "\n".join(parts)
+
+
+def assert_holds_ground_truth(document: dict[str, Any], truth: dict[str, Any]) -> None:
+    """Every week with activity equals the ground truth; every other week is empty."""
+    weeks = document["weeks"]
+    assert set(truth["weeks"]) <= set(weeks), "weeks with activity are missing from the file"
+    for key, week in weeks.items():
+        expected = truth["weeks"].get(key)
+        if expected is None:
+            assert _empty(activity_of(week)), f"{key} has activity the ground truth does not"
+        else:
+            assert activity_of(week) == expected, f"{key} differs from the ground truth"
+
+
+def _empty(activity: Mapping[str, Any]) -> bool:
+    lists = ("commits", "pull_requests", "issues", "reviews")
+    return not any(activity[k] for k in lists) and not any(activity["contributions"].values())

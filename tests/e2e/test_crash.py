@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from shared.activity import activity_of
-from shared.fileformat import parse
 from shared.launcher import service_commands
-from tests.e2e.harness import System, wait_for
+from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -39,18 +35,7 @@ def test_a_sync_survives_its_fetcher_being_killed(system: System) -> None:
             system.services.kill("fetcher")
             killed_at = commit_pages_served()
             system.services.start("fetcher", service_commands(processes=1, threads=2)["fetcher"])
-
-            def done() -> dict[str, Any] | None:
-                status = member.get(f"{system.gateway_url}/api/status").json()
-                return status if status["state"] == "done" else None
-
-            wait_for(done, timeout_s=150, what="the sync to finish after the crash",
-                     services=system.services)  # fmt: skip
+            system.wait_until_done(member, what="the sync to finish after the crash", timeout_s=150)
         assert commit_pages_served() > killed_at  # the new fetcher did the rest
 
-    files = system.files_of(LOGIN)
-    assert len(files) == 1, files
-    document = parse(system.file_content(int(files[0]["id"])))
-    truth = system.truth(LOGIN, private=True)
-    for key, expected in truth["weeks"].items():
-        assert activity_of(document["weeks"][key]) == expected, key
+    assert_holds_ground_truth(system.only_file(LOGIN), system.truth(LOGIN, private=True))

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -50,17 +49,8 @@ def test_a_synced_member_is_refreshed_without_pressing_a_button(
     system: System, tmp_path: Path
 ) -> None:
     with system.member_client() as member:
-
-        def status() -> dict[str, Any]:
-            body: dict[str, Any] = member.get(f"{system.gateway_url}/api/status").json()
-            return body
-
-        def done() -> dict[str, Any] | None:
-            current = status()
-            return current if current["state"] == "done" else None
-
         system.log_in(member, LOGIN, private=True)
-        first = wait_for(done, timeout_s=60, what="the first sync", services=system.services)
+        first = system.wait_until_done(member, what="the first sync", timeout_s=60)
         first_synced_at = dt.datetime.fromisoformat(first["last_synced_at"])
         assert len(system.files_of(LOGIN)) == 1
 
@@ -70,7 +60,7 @@ def test_a_synced_member_is_refreshed_without_pressing_a_button(
         system.services.start("scheduler", service_commands()["scheduler"])
 
         def refreshed() -> dt.datetime | None:
-            synced_at = status()["last_synced_at"]
+            synced_at = system.status(member)["last_synced_at"]
             later = dt.datetime.fromisoformat(synced_at) if synced_at else None
             return later if later is not None and later > first_synced_at else None
 
@@ -78,7 +68,7 @@ def test_a_synced_member_is_refreshed_without_pressing_a_button(
         # Stop the scheduler so no further refresh starts, then let the one running finish:
         # only at rest may the member's files be counted (an upload briefly holds two).
         system.services.stop("scheduler")
-        wait_for(done, timeout_s=30, what="the refresh to finish", services=system.services)
+        system.wait_until_done(member, what="the refresh to finish", timeout_s=30)
 
     assert ticks_that_enqueued(tmp_path / "logs" / "scheduler.log") >= 1
     files = system.files_of(LOGIN)

@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.activity import activity_of
-from shared.fileformat import parse
-from tests.e2e.harness import System, wait_for
+from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +25,7 @@ def test_history_larger_than_a_budget_completes_across_resets(system: System) ->
         system.log_in(member, LOGIN, private=True)
 
         def done() -> bool:
-            status = member.get(f"{system.gateway_url}/api/status").json()
+            status = system.status(member)
             states.append(status)
             return bool(status["state"] == "done")
 
@@ -43,9 +41,4 @@ def test_history_larger_than_a_budget_completes_across_resets(system: System) ->
     with system.sandbox() as sandbox:
         stats = sandbox.get("/_sandbox/stats", params={"login": LOGIN}).json()
     assert stats["violations"] == 0
-    files = system.files_of(LOGIN)
-    assert len(files) == 1, files
-    document = parse(system.file_content(int(files[0]["id"])))
-    truth = system.truth(LOGIN, private=True)
-    for key, expected in truth["weeks"].items():
-        assert activity_of(document["weeks"][key]) == expected, key
+    assert_holds_ground_truth(system.only_file(LOGIN), system.truth(LOGIN, private=True))
