@@ -8,8 +8,6 @@ fail when ``CI=true``.
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ from tests.conftest import service_missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-STARTUP_TIMEOUT_S = 15.0
 
 
 @pytest.fixture
@@ -40,10 +37,8 @@ def sandbox_url() -> Iterator[str]:
 def gateway_url(
     tmp_path: Path, sandbox_url: str, redis_url: str, redis_client: Any
 ) -> Iterator[str]:
-    import uvicorn
-
     from gateway.app import create_app
-    from sandbox.server import free_port
+    from sandbox.server import free_port, serve_in_thread
     from shared.settings import Settings
 
     port = free_port()
@@ -63,21 +58,16 @@ def gateway_url(
         github_client_id="sandbox-github-client",
         github_client_secret="sandbox-github-secret",
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-        )
+    stop = serve_in_thread(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        name="gateway",
+        log_config=None,
+        access_log=False,
     )
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.02)
     yield base_url
-    server.should_exit = True
-    thread.join(timeout=10)
+    stop()
 
 
 @pytest.fixture
