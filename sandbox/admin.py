@@ -14,14 +14,9 @@ from starlette.routing import Route
 
 from sandbox.data import PROFILES
 from sandbox.faults import KINDS, STATE_FAULTS, UPLOAD_STEPS
-from sandbox.state import SandboxState, parse_scopes
+from sandbox.state import SandboxState, parse_scopes, state_of
 from sandbox.truth import ground_truth
 from shared.activity import utc_timestamp
-
-
-def _state(request: Request) -> SandboxState:
-    state: SandboxState = request.app.state.sandbox
-    return state
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -39,7 +34,7 @@ def _bad(message: str, status: int = 400) -> JSONResponse:
 
 
 async def clock(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     if request.method == "POST":
         body = await _body(request)
         seconds = float(body.get("advance_seconds", 0))
@@ -56,7 +51,7 @@ async def clock(request: Request) -> Response:
 
 
 async def config(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     if request.method == "POST":
         try:
             state.config.update(await _body(request))
@@ -67,12 +62,12 @@ async def config(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    request.app.state.sandbox = SandboxState.fresh(_state(request).config)
+    request.app.state.sandbox = SandboxState.fresh(state_of(request).config)
     return JSONResponse({"status": "ok"})
 
 
 async def faults(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     if request.method == "DELETE":
         state.faults.clear()
         return JSONResponse({"faults": []})
@@ -113,7 +108,7 @@ async def faults(request: Request) -> Response:
 
 
 async def requests_log(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     since = int(request.query_params.get("since_id", 0))
     return JSONResponse(
         {"requests": state.log.entries(login=request.query_params.get("login"), since_id=since)}
@@ -121,11 +116,11 @@ async def requests_log(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse(_state(request).log.stats(login=request.query_params.get("login")))
+    return JSONResponse(state_of(request).log.stats(login=request.query_params.get("login")))
 
 
 async def github_users(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     if request.method == "POST":
         body = await _body(request)
         login = str(body.get("login", "")).strip().lower()
@@ -155,7 +150,7 @@ async def github_users(request: Request) -> Response:
 
 
 async def truth(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     member = state.directory.get(request.path_params["login"])
     if member is None:
         return _bad("unknown login", 404)
@@ -165,7 +160,7 @@ async def truth(request: Request) -> Response:
 
 async def github_token(request: Request) -> Response:
     """Issue a GitHub token without the OAuth dance (for tests and benchmarks)."""
-    state = _state(request)
+    state = state_of(request)
     body = await _body(request)
     login = str(body.get("login", "")).lower()
     if state.directory.get(login) is None:
@@ -177,7 +172,7 @@ async def github_token(request: Request) -> Response:
 
 async def github_rate_limit(request: Request) -> Response:
     """Set a user's remaining budget, as another app spending the same user's limit would."""
-    state = _state(request)
+    state = state_of(request)
     member = state.directory.get(request.path_params["login"])
     if member is None:
         return _bad("unknown login", 404)
@@ -190,7 +185,7 @@ async def github_rate_limit(request: Request) -> Response:
 
 
 async def oh_member(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     member = state.oh.member(request.path_params["username"], now=state.clock.now())
     return JSONResponse(
         {"username": member.username, "project_member_id": member.project_member_id}
@@ -198,7 +193,7 @@ async def oh_member(request: Request) -> Response:
 
 
 async def oh_member_files(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     files = state.oh.member_files(request.path_params["username"])
     return JSONResponse(
         {
@@ -217,7 +212,7 @@ async def oh_member_files(request: Request) -> Response:
 
 
 async def oh_file_content(request: Request) -> Response:
-    stored = _state(request).oh.files.get(request.path_params["file_id"])
+    stored = state_of(request).oh.files.get(request.path_params["file_id"])
     if stored is None or stored.content is None:
         return _bad("no such file", 404)
     return Response(stored.content, media_type="application/octet-stream")
@@ -225,7 +220,7 @@ async def oh_file_content(request: Request) -> Response:
 
 async def oh_tokens(request: Request) -> Response:
     """Issue Open Humans tokens without the OAuth dance (for tests and benchmarks)."""
-    state = _state(request)
+    state = state_of(request)
     body = await _body(request)
     username = str(body.get("username", "")).strip()
     if not username:
@@ -239,7 +234,7 @@ async def oh_messages(request: Request) -> Response:
     username = request.query_params.get("username")
     messages = [
         m
-        for m in _state(request).oh.messages
+        for m in state_of(request).oh.messages
         if username is None or m["username"].lower() == username.lower()
     ]
     return JSONResponse({"messages": messages})
@@ -247,7 +242,7 @@ async def oh_messages(request: Request) -> Response:
 
 async def oh_deauthorize(request: Request) -> Response:
     """Revoke the member's tokens, then call the project's webhook, signed like Open Humans."""
-    state = _state(request)
+    state = state_of(request)
     body = await _body(request)
     username, webhook_url = str(body.get("username", "")), body.get("webhook_url")
     if not username or not webhook_url:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from sandbox import (
@@ -17,12 +16,7 @@ from sandbox import (
 from sandbox.config import SandboxConfig
 from sandbox.github_gate import GitHubGate
 from sandbox.graphql_schema import load_schema
-from sandbox.state import SandboxState
-
-
-def _state_of(request: Request) -> SandboxState:
-    state: SandboxState = request.app.state.sandbox
-    return state
+from sandbox.state import SandboxState, state_of
 
 
 def _openhumans_routes(prefix: str) -> list[BaseRoute]:
@@ -63,7 +57,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     """A sandbox with fresh state in ``app.state.sandbox`` (``/_sandbox/reset`` renews it)."""
     config = config or SandboxConfig()
     load_schema(config.graphql_schema_path)  # fail at start-up, not on the first query
-    gate = GitHubGate(_state_of)
+    gate = GitHubGate(state_of)
     api = "/github-api"
     routes: list[BaseRoute] = [
         Route("/github/login/oauth/authorize", github_oauth.authorize, methods=["GET", "POST"]),

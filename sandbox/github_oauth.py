@@ -10,20 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from sandbox.pages import error_page, render
-from sandbox.state import GITHUB_CODE_TTL_S, GitHubCode, SandboxState, parse_scopes
+from sandbox.state import GITHUB_CODE_TTL_S, GitHubCode, parse_scopes, state_of
 
 ERROR_URI = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"
 DEFAULT_LOGIN = "octo-small"
 
 
-def _state(request: Request) -> SandboxState:
-    state: SandboxState = request.app.state.sandbox
-    return state
-
-
 async def authorize(request: Request) -> Response:
     """GET shows the consent page; POST (its form) redirects back with a code."""
-    state = _state(request)
+    state = state_of(request)
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":
         params.update(dict(await request.form()))
@@ -72,7 +67,7 @@ async def authorize(request: Request) -> Response:
 
 async def access_token(request: Request) -> Response:
     """Exchange a code; errors are HTTP 200 with an ``error`` field, as on github.com."""
-    state = _state(request)
+    state = state_of(request)
     if "json" in request.headers.get("content-type", ""):
         body: dict[str, Any] = await request.json()
     else:

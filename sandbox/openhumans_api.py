@@ -22,14 +22,9 @@ from sandbox.openhumans_store import (
     OHMember,
     StoredFile,
 )
-from sandbox.state import SandboxState
+from sandbox.state import state_of
 
 PAGE_SIZE = 100  # Open Humans' default page size for exchange-member
-
-
-def _state(request: Request) -> SandboxState:
-    state: SandboxState = request.app.state.sandbox
-    return state
 
 
 def _s3_error(code: str, message: str, status: int) -> Response:
@@ -57,7 +52,7 @@ class _Auth:
 
 
 def _authenticate(request: Request) -> _Auth:
-    state = _state(request)
+    state = state_of(request)
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
     token = token or request.query_params.get("access_token")
@@ -71,7 +66,7 @@ def _authenticate(request: Request) -> _Auth:
 
 async def _request_fault(request: Request, username: str | None) -> Response | None:
     """5xx / timeout faults armed for Open Humans paths (``path_contains`` or ``login``)."""
-    state = _state(request)
+    state = state_of(request)
     fault = state.faults.take(("5xx", "timeout"), path=request.url.path, login=username)
     if fault is None:
         return None
@@ -81,7 +76,7 @@ async def _request_fault(request: Request, username: str | None) -> Response | N
 
 
 def _step_fault(request: Request, username: str, step: str) -> Response | None:
-    state = _state(request)
+    state = state_of(request)
     fault = state.faults.take(
         ("fail_upload_step",), path=request.url.path, login=username, step=step
     )
@@ -93,7 +88,7 @@ def _step_fault(request: Request, username: str, step: str) -> Response | None:
 
 
 def file_json(request: Request, stored: StoredFile, *, project_id: int) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     expires = int(state.clock.now_s()) + DOWNLOAD_URL_TTL_S
     sig = state.oh.sign(str(stored.id), expires, "download")
     base = str(request.base_url).rstrip("/")
@@ -116,7 +111,7 @@ async def exchange_member(request: Request) -> Response:
         return auth.error  # type: ignore[return-value]
     if (fault := await _request_fault(request, auth.member.username)) is not None:
         return fault
-    state = _state(request)
+    state = state_of(request)
     try:
         limit = max(1, int(request.query_params.get("limit", PAGE_SIZE)))
         offset = max(0, int(request.query_params.get("offset", 0)))
@@ -205,7 +200,7 @@ async def upload_direct(request: Request) -> Response:
         datatypes = json.loads(datatypes_raw) if isinstance(datatypes_raw, str) else []
     except ValueError:
         datatypes = []
-    state = _state(request)
+    state = state_of(request)
     stored = StoredFile(
         id=state.oh.next_file_id,
         username=auth.member.username,
@@ -236,7 +231,7 @@ async def upload_complete(request: Request) -> Response:
         return checked
     auth, params = checked
     assert auth.member is not None
-    state = _state(request)
+    state = state_of(request)
     try:
         stored = state.oh.files.get(int(params.get("file_id", "")))
     except ValueError:
@@ -273,7 +268,7 @@ async def delete_files(request: Request) -> Response:
             },
             status_code=400,
         )
-    state = _state(request)
+    state = state_of(request)
     files = state.oh.member_files(auth.member.username)
     if chosen[0] == "file_id":
         files = [f for f in files if str(f.id) == str(params["file_id"])]
@@ -291,7 +286,7 @@ async def message(request: Request) -> Response:
     params = await _params(request)
     if not params.get("subject") or not params.get("message"):
         return JSONResponse({"detail": "subject and message are required."}, status_code=400)
-    state = _state(request)
+    state = state_of(request)
     state.oh.messages.append(
         {
             "username": auth.member.username,
@@ -305,7 +300,7 @@ async def message(request: Request) -> Response:
 
 async def download(request: Request) -> Response:
     """``download_url``: checks its signature, then redirects to a signed storage URL."""
-    state = _state(request)
+    state = state_of(request)
     file_id = request.path_params["file_id"]
     problem = state.oh.check(
         str(file_id),
@@ -327,7 +322,7 @@ async def download(request: Request) -> Response:
 
 async def storage(request: Request) -> Response:
     """The S3 look-alike: signed GET of a completed file, signed PUT of an upload."""
-    state = _state(request)
+    state = state_of(request)
     key = request.path_params["key"]
     stored = next((f for f in state.oh.files.values() if f.key == key), None)
     now_s = state.clock.now_s()

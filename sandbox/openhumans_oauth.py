@@ -13,18 +13,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from sandbox.data import BUILTIN_MEMBERS
 from sandbox.openhumans_store import CODE_TTL_S
 from sandbox.pages import error_page, render
-from sandbox.state import SandboxState
+from sandbox.state import state_of
 
 DEFAULT_USERNAME = "octo-small"
 
 
-def _state(request: Request) -> SandboxState:
-    state: SandboxState = request.app.state.sandbox
-    return state
-
-
 async def authorize(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":
         params.update(dict(await request.form()))
@@ -72,7 +67,7 @@ def _client(request: Request, form: dict[str, Any]) -> tuple[str, str]:
 
 
 async def token(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     form: dict[str, Any] = dict(await request.form())
     client_id, secret = _client(request, form)
     if (client_id, secret) != (state.config.oh_client_id, state.config.oh_client_secret):

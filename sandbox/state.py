@@ -6,6 +6,8 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 
+from starlette.requests import Request
+
 from sandbox.clock import SandboxClock
 from sandbox.config import SandboxConfig
 from sandbox.data import Directory, anchor_for
@@ -107,3 +109,9 @@ class SandboxState:
                 token.revoked = True
                 revoked += 1
         return revoked
+
+
+def state_of(request: Request) -> SandboxState:
+    """The running sandbox's state (``create_app`` keeps it on the app)."""
+    state: SandboxState = request.app.state.sandbox
+    return state
