@@ -28,11 +28,12 @@ from sandbox.config import SandboxConfig
 from sandbox.server import run_in_thread
 from shared import queues
 from shared.activity import parse_timestamp
-from shared.db import Member, StagedWeek, SyncState, connection, init_database
+from shared.db import Member, StagedWeek, connection, init_database
 from shared.isoweek import IsoWeek
 from shared.openhumans.tokens import store_tokens
 from shared.runtime import Runtime
 from shared.settings import Settings
+from shared.syncstate import SyncState
 from uploader.publish import publish
 
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/10"

@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from fetcher.contributions import PeriodContributions
+from shared import keys
 from shared.activity import Commit, parse_timestamp, utc_timestamp
 from shared.isoweek import IsoWeek
 
@@ -43,7 +44,7 @@ class SyncProgress:
 
     def __init__(self, client: redis.Redis, member_id: int) -> None:
         self._redis = client
-        self._key = f"ohgithub:sync-progress:{member_id}"
+        self._key = keys.sync_progress(member_id)
 
     def _get(self, field: str) -> Any:
         raw = self._redis.hget(self._key, field)

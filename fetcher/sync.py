@@ -23,15 +23,16 @@ from fetcher.contributions import fetch_period
 from fetcher.coverage import last_complete_week
 from fetcher.planner import CommitListing, first_week_to_fetch, periods, plan_listings
 from fetcher.progress import Plan, SyncProgress, listing_key
-from shared import queues
+from shared import keys, queues
 from shared.activity import Commit, parse_timestamp, utc_timestamp
-from shared.db import Member, StagedWeek, SyncState, db, utcnow
+from shared.db import Member, StagedWeek, db, transition, utcnow
 from shared.errors import RateLimited, TokenRevoked
 from shared.github.client import EtagCache, GitHubClient, NotFound
 from shared.github.ratelimit import RateLimiter
 from shared.isoweek import IsoWeek
 from shared.logging import get_logger
 from shared.runtime import Runtime
+from shared.syncstate import NEEDS_ACTION, SyncState
 
 # A sync finding the member busy comes back this long after the holder's lock would lapse.
 BUSY_MARGIN_MS = 2_000
@@ -59,7 +60,7 @@ class Outcome:
 def sync_member(member_id: int, runtime: Runtime) -> Outcome:
     """Run one sync, unless another holds the member's lock: then come back when it is free."""
     # Renewed after every request batch, the lock lapses on its own if this fetcher dies.
-    lock = runtime.redis.lock(sync_lock_key(member_id), timeout=runtime.settings.sync_lock_ttl_s)
+    lock = runtime.redis.lock(keys.sync_lock(member_id), timeout=runtime.settings.sync_lock_ttl_s)
     if not lock.acquire(blocking=False):
         return _come_back_later(member_id, runtime)
     try:
@@ -71,10 +72,6 @@ def sync_member(member_id: int, runtime: Runtime) -> Outcome:
             log.warning("sync_lock_lost", member_id=member_id)
 
 
-def sync_lock_key(member_id: int) -> str:
-    return f"ohgithub:sync:{member_id}"
-
-
 def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
     """The member's lock is held: re-send this sync for when the lock will have expired.
 
@@ -82,10 +79,10 @@ def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
     still run (it renews the lock; the re-sent sync comes back again, or runs a cheap refresh
     once the holder is done). However many messages arrive meanwhile, one re-send is pending.
     """
-    lock_ttl_ms = max(int(runtime.redis.pttl(sync_lock_key(member_id))), 0)
+    lock_ttl_ms = max(int(runtime.redis.pttl(keys.sync_lock(member_id))), 0)
     delay_ms = lock_ttl_ms + BUSY_MARGIN_MS
     # The marker lapses just before the re-sent message runs, so that one may re-send in turn.
-    marker = f"ohgithub:sync-pending:{member_id}"
+    marker = keys.sync_pending(member_id)
     if runtime.redis.set(marker, "1", nx=True, px=delay_ms - BUSY_MARGIN_MS // 2):
         queues.send_sync(member_id, delay_ms=delay_ms)
         log.info("sync_busy_resent", member_id=member_id, delay_ms=delay_ms)
@@ -94,18 +91,12 @@ def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
     return Outcome("busy")
 
 
-def _set_state(member_id: int, state: str, **fields: Any) -> None:
-    Member.update(sync_state=state, updated_at=utcnow(), **fields).where(
-        Member.id == member_id
-    ).execute()
-
-
 def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
     member = Member.get_or_none(Member.id == member_id)
     if member is None or not member.github_connected:
         log.info("sync_skipped_not_connected", member_id=member_id)
         return Outcome("skipped")
-    if member.sync_state in (SyncState.NEEDS_RECONNECT, SyncState.NEEDS_LOGIN):
+    if member.state in NEEDS_ACTION:
         log.info("sync_skipped_needs_action", member_id=member_id, state=member.sync_state)
         return Outcome("skipped")
     settings = runtime.settings
@@ -121,7 +112,10 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         timeout_s=settings.http_timeout_s,
         before_request=lock.reacquire,  # the member lock lapses only if this fetcher dies
     )
-    _set_state(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None)
+    if not transition(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None):
+        # Moved meanwhile to a state no sync may leave (deleting, needs an action).
+        log.info("sync_skipped_state_changed", member_id=member_id)
+        return Outcome("skipped")
     staged = 0
     try:
         with client:
@@ -129,7 +123,7 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
     except RateLimited as limit:
         return _wait_for_reset(member_id, limit)
     except TokenRevoked:
-        _set_state(
+        transition(
             member_id,
             SyncState.NEEDS_RECONNECT,
             sync_detail="GitHub no longer accepts our access: please reconnect GitHub.",
@@ -138,9 +132,9 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         return Outcome("revoked")
     except Exception as error:
         # Dramatiq retries with back-off; what was staged stays staged.
-        _set_state(member_id, SyncState.ERROR, sync_detail=f"Sync failed, will retry: {error}")
+        transition(member_id, SyncState.ERROR, sync_detail=f"Sync failed, will retry: {error}")
         raise
-    _set_state(member_id, SyncState.UPLOADING, last_synced_at=utcnow())
+    transition(member_id, SyncState.UPLOADING, last_synced_at=utcnow())
     queues.send_upload(member_id)
     log.info(
         "sync_done",
@@ -157,7 +151,7 @@ def _wait_for_reset(member_id: int, limit: RateLimited) -> Outcome:
     wait_s = max((limit.resets_at - utcnow()).total_seconds(), 0.0)
     jitter_s = random.uniform(0, min(RESET_JITTER_MAX_S, RESET_JITTER_SHARE * wait_s))
     delay_s = wait_s + RESET_MARGIN_S + jitter_s
-    _set_state(
+    transition(
         member_id,
         SyncState.WAITING,
         waiting_until=limit.resets_at,

@@ -13,11 +13,12 @@ import redis
 from peewee import fn
 
 from shared.crypto import TokenCipher
-from shared.db import Member, StagedWeek, SyncState, connection, db, utcnow
+from shared.db import Member, StagedWeek, connection, db, transition, utcnow
 from shared.erasure import forget_redis_state
 from shared.logging import get_logger
 from shared.openhumans.tokens import store_tokens
 from shared.queues import send_delete_file, send_sync
+from shared.syncstate import EVERY_STATE, SyncState
 
 log = get_logger(__name__)
 
@@ -42,14 +43,17 @@ def upsert_openhumans_member(
             member = Member(oh_member_id=project_member_id)
         member.oh_username = username
         store_tokens(member, token, cipher)
-        resume = member.sync_state == SyncState.NEEDS_LOGIN
-        if resume:
-            member.sync_state = SyncState.QUEUED if member.github_connected else SyncState.NEW
-            member.sync_detail = ""
-            member.sync_requested_at = utcnow()
         member.save()
+        resume = SyncState.QUEUED if member.github_connected else SyncState.NEW
+        resumed = transition(
+            member.id,
+            resume,
+            from_states={SyncState.NEEDS_LOGIN},
+            sync_detail="",
+            sync_requested_at=utcnow(),
+        )
     log.info("openhumans_login", member_id=member.id, created=created)
-    if resume and member.sync_state == SyncState.QUEUED:
+    if resumed and resume == SyncState.QUEUED:
         send_sync(member.id)
     return member
 
@@ -77,11 +81,15 @@ def connect_github(
         member.github_created_at = created_at
         member.github_scopes = " ".join(sorted(scopes))
         member.github_token = cipher.encrypt(token)
-        member.sync_state = SyncState.QUEUED
-        member.sync_detail = ""
-        member.waiting_until = None
-        member.sync_requested_at = utcnow()
         member.save()
+        transition(
+            member.id,
+            SyncState.QUEUED,
+            from_states=EVERY_STATE,
+            sync_detail="",
+            waiting_until=None,
+            sync_requested_at=utcnow(),
+        )
     log.info("github_connected", member_id=member.id, github_id=github_id, scopes=scopes)
     send_sync(member.id)
     return member
@@ -90,14 +98,10 @@ def connect_github(
 def request_sync(member: Member) -> None:
     """Queue a sync now (the caller has checked the cooldown)."""
     with connection():
-        Member.update(
-            sync_state=SyncState.QUEUED,
-            sync_detail="",
-            sync_requested_at=utcnow(),
-            updated_at=utcnow(),
-        ).where(Member.id == member.id).execute()
-    log.info("sync_requested", member_id=member.id)
-    send_sync(member.id)
+        queued = transition(member.id, SyncState.QUEUED, sync_detail="", sync_requested_at=utcnow())
+    if queued:
+        log.info("sync_requested", member_id=member.id)
+        send_sync(member.id)
 
 
 def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
@@ -108,19 +112,20 @@ def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
             return
         forget_redis_state(redis_client, member_id=member_id, github_id=member.github_id)
         StagedWeek.delete().where(StagedWeek.member == member_id).execute()
-        Member.update(
+        transition(
+            member_id,
+            SyncState.NEW,
+            from_states=EVERY_STATE,
             github_token="",
             github_id=None,
             github_login="",
             github_scopes="",
             github_created_at=None,
-            sync_state=SyncState.NEW,
             sync_detail="",
             waiting_until=None,
             weeks_done=0,
             weeks_total=0,
-            updated_at=utcnow(),
-        ).where(Member.id == member_id).execute()
+        )
     log.info("github_disconnected", member_id=member_id)
 
 
@@ -132,11 +137,12 @@ def delete_data(member_id: int, *, redis_client: redis.Redis) -> None:
     """
     disconnect_github(member_id, redis_client=redis_client)
     with connection():
-        Member.update(
-            sync_state=SyncState.DELETING,
+        transition(
+            member_id,
+            SyncState.DELETING,
+            from_states=EVERY_STATE,
             sync_detail="Deleting your file from Open Humans.",
-            updated_at=utcnow(),
-        ).where(Member.id == member_id).execute()
+        )
     send_delete_file(member_id)
     log.info("member_data_deletion_requested", member_id=member_id)
 

@@ -11,23 +11,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from shared.db import SyncState
 from shared.logging import get_logger
+from shared.syncstate import SyncState
 
 log = get_logger(__name__)
-
-ALL_STATES = (
-    SyncState.NEW,
-    SyncState.IDLE,
-    SyncState.QUEUED,
-    SyncState.SYNCING,
-    SyncState.WAITING,
-    SyncState.UPLOADING,
-    SyncState.DONE,
-    SyncState.NEEDS_RECONNECT,
-    SyncState.NEEDS_LOGIN,
-    SyncState.ERROR,
-)
 
 
 class MembersByState(Collector):
@@ -45,7 +32,7 @@ class MembersByState(Collector):
         except Exception:  # a scrape must not fail because the database is briefly away
             log.warning("metrics_members_unavailable", exc_info=True)
             return
-        for state in sorted(set(ALL_STATES) | set(counts)):
+        for state in sorted({state.value for state in SyncState} | set(counts)):
             family.add_metric([state], counts.get(state, 0))
         yield family
 

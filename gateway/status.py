@@ -12,7 +12,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from shared.db import Member, SyncState
+from shared.db import Member
+from shared.syncstate import ACTIVE, SyncState
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +39,7 @@ class SyncStatus:
 
     @property
     def active(self) -> bool:
-        return self.state in SyncState.ACTIVE
+        return self.state in ACTIVE
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,7 +75,7 @@ def format_duration(seconds: float) -> str:
 
 def headline(member: Member, *, percent: int) -> str:
     """The sync state in one sentence."""
-    state = member.sync_state
+    state = member.state
     if state == SyncState.NEW:
         return "GitHub is not connected yet."
     if state == SyncState.IDLE:
@@ -122,7 +123,7 @@ def sync_status(member: Member, *, now: dt.datetime, cooldown_s: float) -> SyncS
         blocked = "Reconnect GitHub first."
     elif member.sync_state == SyncState.NEEDS_LOGIN:
         blocked = "Log in with Open Humans again first."
-    elif member.sync_state in SyncState.ACTIVE:
+    elif member.state in ACTIVE:
         blocked = "A sync is already under way."
     elif cooldown_remaining_s > 0:
         blocked = f"Available again in {format_duration(cooldown_remaining_s)}."

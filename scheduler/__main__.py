@@ -12,9 +12,10 @@ import signal
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler.stale import is_due, spread_delays_ms, stale_members
-from shared import queues, runtime
-from shared.db import Member, SyncState, connection, utcnow
+from shared import keys, queues, runtime
+from shared.db import connection, transition, utcnow
 from shared.logging import get_logger
+from shared.syncstate import SyncState
 
 log = get_logger("scheduler")
 # Ctrl-C, `kill` and Kubernetes stop the scheduler; both are taken by sigwait() in main().
@@ -26,7 +27,7 @@ def tick(rt: runtime.Runtime) -> int:
     interval_s = rt.settings.scheduler_interval_s
     # Held past the tick on purpose (no release): a second replica's tick in the same interval
     # finds it and does nothing.
-    if not rt.redis.set("ohgithub:scheduler:tick", "1", nx=True, px=int(interval_s * 900)):
+    if not rt.redis.set(keys.scheduler_tick(), "1", nx=True, px=int(interval_s * 900)):
         log.info("scheduler_tick_skipped", reason="another replica ticked in this interval")
         return 0
     enqueued = 0
@@ -37,10 +38,10 @@ def tick(rt: runtime.Runtime) -> int:
             due, spread_delays_ms(len(due), interval_s=interval_s), strict=True
         ):
             # Still due? A "Sync now" or a disconnect since the select must win.
-            claimed = (
-                Member.update(sync_state=SyncState.QUEUED, updated_at=utcnow())
-                .where((Member.id == member_id) & is_due(now=now, stale_after_s=stale_after_s))
-                .execute()
+            claimed = transition(
+                member_id,
+                SyncState.QUEUED,
+                condition=is_due(now=now, stale_after_s=stale_after_s),
             )
             if claimed:
                 queues.send_sync(member_id, delay_ms=delay_ms or None)

@@ -6,7 +6,8 @@ import datetime as dt
 
 import peewee
 
-from shared.db import Member, SyncState
+from shared.db import Member
+from shared.syncstate import ACTIVE, NEEDS_ACTION, SyncState
 
 # A member shown as busy for longer than this is presumed stuck (lost message): refresh anyway.
 STUCK_AFTER = dt.timedelta(hours=24)
@@ -16,9 +17,9 @@ def is_due(*, now: dt.datetime, stale_after_s: float) -> peewee.Expression:
     """Connected, not synced for ``stale_after_s``, not busy (unless stuck), needing no action."""
     synced_before = now - dt.timedelta(seconds=stale_after_s)
     not_waiting = Member.sync_state.not_in(
-        [*SyncState.ACTIVE, SyncState.NEEDS_RECONNECT, SyncState.NEEDS_LOGIN, SyncState.NEW]
+        [*ACTIVE, *NEEDS_ACTION, SyncState.NEW, SyncState.DELETING]
     )
-    stuck = Member.sync_state.in_(SyncState.ACTIVE) & (Member.updated_at < now - STUCK_AFTER)
+    stuck = Member.sync_state.in_(list(ACTIVE)) & (Member.updated_at < now - STUCK_AFTER)
     return (
         (Member.github_token != "")
         & (Member.last_synced_at.is_null() | (Member.last_synced_at < synced_before))

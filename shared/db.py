@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from typing import Any
 import peewee
 from playhouse.db_url import connect
 from playhouse.migrate import SchemaMigrator, migrate
+
+from shared.syncstate import AUTOMATIC_FROM, SyncState
 
 db = peewee.DatabaseProxy()
 
@@ -38,24 +40,6 @@ class UtcDateTimeField(peewee.DateTimeField):
         return value
 
 
-class SyncState:
-    """What the dashboard shows about a member's sync."""
-
-    NEW = "new"  # GitHub not connected yet
-    IDLE = "idle"  # connected, nothing running
-    QUEUED = "queued"
-    SYNCING = "syncing"
-    WAITING = "waiting"  # for GitHub's rate limit to reset (see waiting_until)
-    UPLOADING = "uploading"
-    DONE = "done"
-    NEEDS_RECONNECT = "needs_reconnect"  # GitHub token revoked
-    NEEDS_LOGIN = "needs_login"  # Open Humans refresh token no longer valid
-    DELETING = "deleting"  # the member asked to delete their file on Open Humans
-    ERROR = "error"
-
-    ACTIVE = (QUEUED, SYNCING, WAITING, UPLOADING)
-
-
 class BaseModel(peewee.Model):
     class Meta:
         database = db
@@ -77,7 +61,7 @@ class Member(BaseModel):
     github_scopes = peewee.CharField(default="")
     github_created_at = UtcDateTimeField(null=True)
 
-    sync_state = peewee.CharField(default=SyncState.NEW, index=True)
+    sync_state = peewee.CharField(default=SyncState.NEW.value, index=True)
     sync_detail = peewee.TextField(default="")
     waiting_until = UtcDateTimeField(null=True)
     weeks_done = peewee.IntegerField(default=0)
@@ -105,6 +89,14 @@ class Member(BaseModel):
     def github_connected(self) -> bool:
         return bool(self.github_token)
 
+    @property
+    def state(self) -> SyncState:
+        """``sync_state`` as the enum (an unknown stored value reads as ERROR)."""
+        try:
+            return SyncState(self.sync_state)
+        except ValueError:
+            return SyncState.ERROR
+
 
 class StagedWeek(BaseModel):
     """One fetched week waiting for the uploader; replaced when the same week is fetched again."""
@@ -126,6 +118,31 @@ class StagedWeek(BaseModel):
 
 
 MODELS = [Member, StagedWeek]
+
+
+def transition(
+    member_id: int,
+    to: SyncState,
+    *,
+    from_states: Iterable[SyncState] | None = None,
+    condition: peewee.Expression | None = None,
+    **fields: Any,
+) -> bool:
+    """Move a member to ``to`` (with ``fields``) if their state is one ``to`` may follow.
+
+    ``from_states`` defaults to the automatic steps' table (``shared.syncstate``); member actions
+    pass every state; ``condition`` narrows the rows further (the scheduler's "still due").
+    One conditional UPDATE, so a concurrent writer can never be overwritten by
+    a step the table forbids. Returns whether the member moved.
+    """
+    allowed = AUTOMATIC_FROM[to] if from_states is None else frozenset(from_states)
+    where = (Member.id == member_id) & Member.sync_state.in_([s.value for s in allowed])
+    if condition is not None:
+        where &= condition
+    updated = Member.update(sync_state=to.value, updated_at=utcnow(), **fields).where(where)
+    return bool(updated.execute())
+
+
 # Arbitrary key of the PostgreSQL advisory lock that serialises table creation.
 SCHEMA_LOCK_ID = 7_413_112
 

@@ -2,21 +2,21 @@
 
 Disconnecting GitHub and leaving the project (deauthorization) must leave nothing behind:
 besides the database rows, Redis holds an unfinished sync's progress (commits read so far),
-cached GitHub response bodies (ETags), and the GitHub user's rate-limit state.
+cached GitHub response bodies (ETags), and the GitHub user's rate-limit state. The key names
+come from ``shared.keys``, the module every writer uses.
 """
 
 from __future__ import annotations
 
 import redis
 
-NAMESPACE = "ohgithub"
+from shared import keys
 
 
 def forget_redis_state(client: redis.Redis, *, member_id: int, github_id: int | None) -> int:
     """Delete every Redis key holding the member's data; returns how many were deleted."""
-    keys: list[bytes | str] = [f"{NAMESPACE}:sync-progress:{member_id}"]
+    found: list[bytes | str] = list(keys.member_keys(member_id))
     if github_id is not None:
-        keys.append(f"{NAMESPACE}:secondary:{github_id}")
-        for pattern in (f"{NAMESPACE}:etag:{github_id}:*", f"{NAMESPACE}:ratelimit:{github_id}:*"):
-            keys.extend(client.scan_iter(match=pattern, count=1000))
-    return int(client.delete(*keys))
+        for pattern in keys.github_user_patterns(github_id):
+            found.extend(client.scan_iter(match=pattern, count=1000))
+    return int(client.delete(*found))

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from shared import keys
+
 FETCH_QUEUE = "fetch"
 SYNC_ACTOR = "sync_member"
 UPLOAD_QUEUE = "upload"
@@ -36,7 +38,7 @@ def setup_broker(redis_url: str, *, metrics_port: int = 0) -> RedisBroker:
     """
     broker = RedisBroker(  # type: ignore[no-untyped-call]
         url=redis_url,
-        namespace="ohgithub",
+        namespace=keys.NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=MAINTENANCE_CHANCE,
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import peewee
@@ -81,34 +84,51 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+@dataclass(frozen=True)
+class PostgresServer:
+    url: str  # of the server's admin database
+    admin: Any  # an autocommit psycopg2 connection to it
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """URL of a fresh PostgreSQL database for this test session, dropped at the end."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """The first PostgreSQL server that answers, with an admin connection."""
     import psycopg2
 
-    admin = None
-    server = ""
     errors = []
     for candidate in POSTGRES_CANDIDATES:
         try:
             admin = psycopg2.connect(candidate, connect_timeout=2)
         except psycopg2.OperationalError as error:
             errors.append(f"{candidate}: {str(error).strip()}")
-        else:
-            server = candidate
-            break
-    if admin is None:
-        service_missing("PostgreSQL is not reachable: " + "; ".join(errors))
-    admin.autocommit = True
+            continue
+        admin.autocommit = True
+        try:
+            yield PostgresServer(url=candidate, admin=admin)
+        finally:
+            admin.close()
+        return
+    service_missing("PostgreSQL is not reachable: " + "; ".join(errors))
+
+
+@contextmanager
+def fresh_postgres_database(server: PostgresServer) -> Iterator[str]:
+    """A new database with a unique name (parallel runs never share one), dropped after."""
     name = f"ohgithub_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
+    with server.admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _with_database(server, name)
+        yield _with_database(server.url, name)
     finally:
-        with admin.cursor() as cursor:
+        with server.admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this test session, dropped at the end."""
+    with fresh_postgres_database(postgres_server) as url:
+        yield url
 
 
 # ---- the project's database -----------------------------------------------------------------

@@ -19,8 +19,8 @@ from typing import IO, Any
 import redis
 import structlog
 
-from shared import queues
-from shared.db import Member, StagedWeek, SyncState, connection, db, utcnow
+from shared import keys, queues
+from shared.db import Member, StagedWeek, connection, db, transition, utcnow
 from shared.errors import (
     DownloadUrlExpired,
     InvalidFile,
@@ -33,6 +33,7 @@ from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
 from shared.openhumans.tokens import fresh_access_token
 from shared.runtime import Runtime
+from shared.syncstate import SyncState
 from uploader.legacy import (
     created_at,
     import_key,
@@ -68,10 +69,6 @@ class _ExistingFile:
     sha256: str
 
 
-def upload_lock_key(member_id: int) -> str:
-    return f"ohgithub:upload:{member_id}"
-
-
 def publish_exclusively(member_id: int, runtime: Runtime) -> Published:
     """The upload actor's body: ``publish`` under the member's upload lock.
 
@@ -99,7 +96,7 @@ def _exclusively(
     *,
     resend: Callable[..., None],
 ) -> Published:
-    lock = runtime.redis.lock(upload_lock_key(member_id), timeout=UPLOAD_LOCK_TTL_S)
+    lock = runtime.redis.lock(keys.upload_lock(member_id), timeout=UPLOAD_LOCK_TTL_S)
     if not lock.acquire(blocking=False):
         resend(member_id, delay_ms=BUSY_RETRY_MS)
         log.info("upload_busy_resent", member_id=member_id, delay_ms=BUSY_RETRY_MS)
@@ -142,10 +139,10 @@ def delete_files(member_id: int, runtime: Runtime) -> Published:
             coverage_last_complete_week="",
             file_size=0,
             file_summary="",
-            sync_state=SyncState.NEW,
-            sync_detail="",
             updated_at=utcnow(),
         ).where(Member.id == member_id).execute()
+        # Unless the member connected GitHub again meanwhile.
+        transition(member_id, SyncState.NEW, sync_detail="")
     log.info("member_files_deleted", member_id=member_id, files=len(ours))
     return Published("deleted")
 
@@ -360,9 +357,7 @@ def _finish(
                 }
             )
         Member.update(fields).where(Member.id == member_id).execute()
-        Member.update(sync_state=SyncState.DONE, sync_detail="").where(
-            (Member.id == member_id) & (Member.sync_state == SyncState.UPLOADING)
-        ).execute()
+        transition(member_id, SyncState.DONE, sync_detail="")
         for row in staged:  # a week staged again meanwhile has a newer fetched_at: it stays
             StagedWeek.delete().where(
                 (StagedWeek.id == row.id) & (StagedWeek.fetched_at == row.fetched_at)

@@ -26,7 +26,8 @@ from gateway.sessions import (
     pop_flashes,
 )
 from gateway.status import format_size, sync_status
-from shared.db import Member, SyncState, utcnow
+from shared.db import Member, utcnow
+from shared.syncstate import SyncState
 
 
 def _logged_in_member(request: Request) -> Member | None:

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import redis
 
+from shared import keys
 from shared.activity import parse_timestamp
 from shared.errors import MalformedResponse, RateLimited, TokenRevoked, UpstreamUnavailable
 from shared.github.ratelimit import RateLimiter
@@ -63,9 +64,11 @@ class RequestCounter:
 class EtagCache:
     """ETag and body of earlier GET responses, per GitHub user, in Redis."""
 
-    def __init__(self, client: redis.Redis, user_id: int, *, namespace: str = "ohgithub") -> None:
+    def __init__(
+        self, client: redis.Redis, user_id: int, *, namespace: str = keys.NAMESPACE
+    ) -> None:
         self._redis = client
-        self._prefix = f"{namespace}:etag:{user_id}:"
+        self._prefix = keys.etag_prefix(user_id, namespace=namespace)
 
     def _key(self, url: str, params: dict[str, Any] | None) -> str:
         raw = url + "?" + json.dumps(params or {}, sort_keys=True)

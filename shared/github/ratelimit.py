@@ -16,6 +16,7 @@ from importlib import resources
 
 import redis
 
+from shared import keys
 from shared.errors import RateLimited
 
 _RESERVE_SCRIPT = resources.files("shared.github").joinpath("reserve.lua").read_text()
@@ -30,7 +31,7 @@ class RateLimiter:
         *,
         reserve: int = 0,
         request_timeout_s: float = 30,
-        namespace: str = "ohgithub",
+        namespace: str = keys.NAMESPACE,
     ) -> None:
         self._redis = client
         self._reserve = reserve
@@ -41,7 +42,7 @@ class RateLimiter:
         self._reserve_script = client.register_script(_RESERVE_SCRIPT)
 
     def _key(self, user_id: int, resource: str) -> str:
-        return f"{self._namespace}:ratelimit:{user_id}:{resource}"
+        return keys.rate_limit(user_id, resource, namespace=self._namespace)
 
     def reserve(self, user_id: int, resource: str, *, cost: int = 1) -> None:
         """Take ``cost`` from the user's budget, or raise ``RateLimited`` until it resets."""
@@ -77,7 +78,7 @@ class RateLimiter:
         Each strike within an hour of the previous doubles the wait (GitHub warns that an
         integration that keeps requesting while limited may be banned).
         """
-        key = f"{self._namespace}:secondary:{user_id}"
+        key = keys.secondary_strikes(user_id, namespace=self._namespace)
         pipe = self._redis.pipeline()
         pipe.incr(key)
         pipe.expire(key, SECONDARY_STRIKE_MEMORY_S)
@@ -92,7 +93,7 @@ class RateLimiter:
     def serial(self, user_id: int) -> Iterator[None]:
         """Hold the user's mutex for one request, so one user's requests never overlap."""
         lock = self._redis.lock(
-            f"{self._namespace}:github-user:{user_id}:mutex",
+            keys.github_user_mutex(user_id, namespace=self._namespace),
             timeout=self.mutex_ttl_s,
             blocking_timeout=self.mutex_ttl_s + 5,
         )

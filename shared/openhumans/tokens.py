@@ -14,11 +14,13 @@ from typing import Any
 
 import redis
 
+from shared import keys
 from shared.crypto import TokenCipher
-from shared.db import Member, SyncState, db, utcnow
+from shared.db import Member, db, transition, utcnow
 from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
+from shared.syncstate import SyncState
 
 # Refresh when the access token expires within this margin.
 REFRESH_MARGIN = dt.timedelta(seconds=60)
@@ -58,7 +60,7 @@ def fresh_access_token(
         return cipher.decrypt(member.oh_access_token)
     stale_token = member.oh_access_token
     with redis_client.lock(
-        f"ohgithub:oh-token:{member_id}",
+        keys.openhumans_token_lock(member_id),
         timeout=REFRESH_LOCK_TTL_S,
         blocking_timeout=REFRESH_LOCK_TTL_S,
     ):
@@ -76,11 +78,11 @@ def fresh_access_token(
         try:
             token = api.refresh(cipher.decrypt(member.oh_refresh_token))
         except OpenHumansAuthError as error:
-            Member.update(
-                sync_state=SyncState.NEEDS_LOGIN,
+            transition(
+                member_id,
+                SyncState.NEEDS_LOGIN,
                 sync_detail="Open Humans no longer accepts our access: please log in again.",
-                updated_at=utcnow(),
-            ).where(Member.id == member_id).execute()
+            )
             log.warning("openhumans_refresh_refused", member_id=member_id)
             raise OpenHumansLoginNeeded(str(error)) from error
         with db.atomic():  # the rotated refresh token is saved with the access token, or neither

@@ -1,60 +1,33 @@
-"""Fixtures starting the whole system: real sandbox, gateway and Dramatiq worker processes."""
+"""Fixtures starting the whole system: real sandbox, gateway and Dramatiq worker processes.
+
+They use the same services as every other suite (``TEST_REDIS_URL``, ``TEST_POSTGRES_URL``), and
+each PostgreSQL run gets a database of its own, so that two runs on one machine never meet.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
+from tests.conftest import PostgresServer, fresh_postgres_database
 from tests.e2e.harness import System, logs, start_system
-
-E2E_REDIS_URL = "redis://127.0.0.1:6379/12"
-E2E_POSTGRES_ADMIN = "postgresql://127.0.0.1:5432/postgres"
-E2E_POSTGRES_DB = "ohgithub_e2e"
-
-
-def _unavailable(what: str) -> None:
-    """Skip on a laptop without the service; fail under CI, where it must be there."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is not available under CI")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture
-def e2e_redis_url() -> Iterator[str]:
-    client = redis.Redis.from_url(E2E_REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        _unavailable("Redis on 127.0.0.1:6379")
-    client.flushdb()
-    yield E2E_REDIS_URL
-    client.flushdb()
-
-
-def _fresh_postgres_database() -> str:
-    import psycopg2
-
-    try:
-        connection = psycopg2.connect(E2E_POSTGRES_ADMIN, connect_timeout=3)
-    except psycopg2.OperationalError:
-        _unavailable("PostgreSQL on 127.0.0.1:5432")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {E2E_POSTGRES_DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {E2E_POSTGRES_DB}")
-    connection.close()
-    return f"postgresql://127.0.0.1:5432/{E2E_POSTGRES_DB}"
+def e2e_redis_url(redis_url: str) -> str:
+    return redis_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def e2e_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def e2e_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/e2e.sqlite3"
-    return _fresh_postgres_database()
+        yield f"sqlite:///{tmp_path}/e2e.sqlite3"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    with fresh_postgres_database(server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ import redis
 from sandbox.config import SandboxConfig
 from sandbox.server import run_in_thread
 from shared import queues
-from shared.db import Member, SyncState
+from shared.db import Member
 from shared.openhumans.tokens import store_tokens
 from shared.runtime import Runtime
 from shared.settings import Settings
+from shared.syncstate import SyncState
 
 # The sandbox's reset keeps run-time config: every test starts from GitHub's real limits.
 DEFAULT_LIMITS = {"core_limit": 5000, "graphql_limit": 5000, "rate_limit_time_scale": 1.0}

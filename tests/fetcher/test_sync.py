@@ -13,10 +13,11 @@ import pytest
 
 from fetcher.sync import Outcome, sync_member
 from shared.activity import activity_of
-from shared.db import Member, StagedWeek, SyncState
+from shared.db import Member, StagedWeek
 from shared.errors import UpstreamUnavailable
 from shared.isoweek import IsoWeek
 from shared.runtime import Runtime
+from shared.syncstate import SyncState
 from tests.fetcher.conftest import queued
 
 LOGIN = "octo-small"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from shared.crypto import TokenCipher
-from shared.db import Member, SyncState, connection
+from shared.db import Member, connection
+from shared.syncstate import SyncState
 
 
 def only_member() -> Member:

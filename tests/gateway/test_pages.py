@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from shared.db import Member, StagedWeek, SyncState, connection, utcnow
+from shared.db import Member, StagedWeek, connection, utcnow
+from shared.syncstate import SyncState
 
 
 def update_member(**fields: Any) -> None:

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from gateway.status import format_duration, format_size, grants_private, sync_status
-from shared.db import Member, SyncState
+from shared.db import Member
+from shared.syncstate import SyncState
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 HOUR_S = 3600

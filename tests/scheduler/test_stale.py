@@ -9,7 +9,8 @@ import peewee
 import pytest
 
 from scheduler.stale import STUCK_AFTER, spread_delays_ms, stale_members
-from shared.db import Member, SyncState
+from shared.db import Member
+from shared.syncstate import ACTIVE, SyncState
 
 NOW = dt.datetime(2024, 5, 8, 12, tzinfo=dt.UTC)
 STALE_AFTER_S = 4 * 86400
@@ -76,7 +77,7 @@ def test_skips_members_not_connected_needing_action_or_busy(
     assert stale() == []
 
 
-@pytest.mark.parametrize("state", SyncState.ACTIVE)
+@pytest.mark.parametrize("state", ACTIVE)
 def test_includes_members_stuck_busy_for_more_than_a_day(
     database: peewee.Database, state: str
 ) -> None:

@@ -15,9 +15,10 @@ import redis
 
 from scheduler.__main__ import tick
 from shared import queues
-from shared.db import Member, SyncState, utcnow
+from shared.db import Member, utcnow
 from shared.runtime import Runtime
 from shared.settings import Settings
+from shared.syncstate import ACTIVE, SyncState
 
 INTERVAL_S = 60
 STALE_AFTER_S = 3600
@@ -99,7 +100,7 @@ def test_enqueues_nothing_for_fresh_new_disconnected_needing_action_or_busy_memb
             "logged-out", sync_state=SyncState.NEEDS_LOGIN, last_synced_at=long_ago
         ): SyncState.NEEDS_LOGIN,
     }
-    for state in SyncState.ACTIVE:
+    for state in ACTIVE:
         skipped[member(f"busy-{state}", sync_state=state, last_synced_at=long_ago)] = state
     due = member("due")
 

@@ -15,11 +15,12 @@ import redis
 import respx
 
 from shared.crypto import TokenCipher
-from shared.db import Member, SyncState, connection, utcnow
+from shared.db import Member, connection, utcnow
 from shared.errors import OpenHumansAuthError
 from shared.openhumans.client import OpenHumansApi
 from shared.openhumans.tokens import fresh_access_token
 from shared.settings import Settings
+from shared.syncstate import SyncState
 
 OH = "https://openhumans.test"
 TOKEN_URL = f"{OH}/oauth2/token/"

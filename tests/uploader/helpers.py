@@ -17,11 +17,12 @@ from sandbox.config import SandboxConfig
 from sandbox.state import SandboxState
 from shared import queues
 from shared.activity import Commit, empty_activity, make_week, utc_timestamp
-from shared.db import Member, StagedWeek, SyncState
+from shared.db import Member, StagedWeek
 from shared.isoweek import IsoWeek
 from shared.openhumans.client import OpenHumansApi
 from shared.openhumans.tokens import store_tokens
 from shared.runtime import Runtime
+from shared.syncstate import SyncState
 
 FILENAME = "github-activity.json"
 SANDBOX_CONFIG = SandboxConfig()  # default OAuth client id and secret, as the runtime uses

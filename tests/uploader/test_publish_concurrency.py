@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import redis
 
-from shared.db import Member, SyncState
+from shared.db import Member
 from shared.openhumans.client import OpenHumansApi
 from shared.runtime import Runtime
+from shared.syncstate import SyncState
 from tests.uploader import workers
 from tests.uploader.helpers import (
     Sandbox,

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from shared.db import Member, StagedWeek, SyncState
+from shared.db import Member, StagedWeek
 from shared.errors import DownloadUrlExpired, UpstreamUnavailable
 from shared.openhumans.client import OpenHumansApi
 from shared.runtime import Runtime
+from shared.syncstate import SyncState
 from tests.uploader.helpers import (
     FILENAME,
     RecordingLogger,
@@ -270,7 +271,8 @@ def test_delete_my_data_removes_every_file_and_the_coverage(
     member = make_member(sandbox, runtime)
     publish_first_file(member, runtime)
     other = sandbox.upload_as_member(member.oh_username, "notes.txt", b"not ours")
-    Member.update(github_token="").execute()  # the gateway disconnected GitHub first
+    # The gateway disconnected GitHub and marked the deletion first.
+    Member.update(github_token="", sync_state=SyncState.DELETING).execute()
 
     assert delete_files_exclusively(member.id, runtime).kind == "deleted"
 
