@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import jinja2
+import peewee
+import redis
+import redis.asyncio
+from limits.aio.storage import RedisStorage
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -14,22 +21,41 @@ from starlette.templating import Jinja2Templates
 
 from gateway import members
 from gateway.context import Gateway
-from gateway.errors import http_exception, server_error
+from gateway.errors import http_exception, server_error, service_unavailable, too_many_requests
 from gateway.metrics import Metrics
-from gateway.middleware import RequestContextMiddleware
+from gateway.middleware import (
+    BodySizeLimitMiddleware,
+    LoginSessionMiddleware,
+    RequestContextMiddleware,
+)
 from gateway.oauth_clients import build_oauth
+from gateway.ratelimit import RateLimitMiddleware, RateLimits
 from gateway.routes import routes
-from shared import runtime
+from gateway.sessions import SESSION_MAX_AGE_S
+from shared import keys, runtime
 from shared.logging import get_logger
 from shared.queues import setup_broker
 from shared.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-# A login session lasts two weeks; after that the member logs in with Open Humans again.
-SESSION_MAX_AGE_S = 14 * 24 * 3600
 SESSION_COOKIE = "ohgithub_session"
 
 log = get_logger(__name__)
+
+
+def _templates(settings: Settings) -> Jinja2Templates:
+    """Jinja templates whose ``url_for`` gives paths under APP_BASE_URL, never built from the
+    request's Host header (which the client chooses)."""
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    base_path = urlsplit(settings.app_base_url).path.rstrip("/")
+
+    @jinja2.pass_context
+    def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
+        app: Starlette = context["request"].app
+        return base_path + str(app.url_path_for(name, **path_params))
+
+    templates.env.globals["url_for"] = url_for
+    return templates
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -38,12 +64,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     started = runtime.start("gateway", settings)
     setup_broker(settings.redis_url)
     metrics = Metrics(count_by_state=members.count_by_state)
+    # The event loop's own Redis client: login checks and request counters never block it.
+    async_redis = redis.asyncio.Redis.from_url(settings.redis_url)
+    rate_limits = RateLimits(
+        settings,
+        RedisStorage(
+            "async+" + settings.redis_url,
+            implementation="redispy",
+            connection_pool=async_redis.connection_pool,  # type: ignore[arg-type]
+            key_prefix=keys.HTTP_RATE_LIMIT_PREFIX,
+        ),
+    )
     gateway = Gateway(
         settings=settings,
         cipher=started.cipher,
         redis=started.redis,
         oauth=build_oauth(settings),
-        templates=Jinja2Templates(directory=TEMPLATES_DIR),
+        templates=_templates(settings),
         metrics=metrics,
     )
 
@@ -53,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.warning("insecure_setting", problem=problem)
         log.info("gateway_started", base_url=settings.app_base_url)
         yield
+        await async_redis.aclose()
         gateway.redis.close()
 
     app = Starlette(
@@ -64,11 +102,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 session_cookie=SESSION_COOKIE,
                 max_age=SESSION_MAX_AGE_S,
                 same_site="lax",  # the OAuth callbacks are top-level GETs from another site
-                https_only=settings.app_base_url.startswith("https://"),
+                https_only=settings.uses_https,
             ),
-            Middleware(RequestContextMiddleware, metrics=metrics),
+            Middleware(LoginSessionMiddleware, redis_client=async_redis),
+            Middleware(RequestContextMiddleware, metrics=metrics, settings=settings),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
+            Middleware(RateLimitMiddleware, limits=rate_limits, error_page=too_many_requests),
         ],
-        exception_handlers={HTTPException: http_exception, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_exception,
+            redis.exceptions.ConnectionError: service_unavailable,
+            redis.exceptions.TimeoutError: service_unavailable,
+            peewee.OperationalError: service_unavailable,
+            peewee.InterfaceError: service_unavailable,
+            Exception: server_error,
+        },
         lifespan=lifespan,
     )
     app.state.gateway = gateway

@@ -16,6 +16,12 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+# Without the database or Redis the normal page (which reads the session's member) may fail.
+_FALLBACK_503 = (
+    "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
+    "<p>Part of the service is not answering. Please try again in a minute.</p>"
+    '<p><a href="/">Back to the start</a></p>'
+)
 _FALLBACK_500 = (
     "<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1>"
     '<p>Please try again in a moment.</p><p><a href="/">Back to the start</a></p>'
@@ -62,6 +68,24 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return error_page(
         request, status_code=exc.status_code, title=str(exc.detail), message=str(exc.detail)
     )
+
+
+async def too_many_requests(request: Request, retry_after_s: int) -> Response:
+    """The page of a request past its rate (see ``gateway.ratelimit``)."""
+    return error_page(
+        request,
+        status_code=429,
+        title="Too many requests",
+        message=f"Please wait {retry_after_s} seconds, then try again.",
+    )
+
+
+async def service_unavailable(request: Request, exc: Exception) -> Response:
+    """The database or Redis does not answer: a 503 the member can retry, not a 500."""
+    log.warning("dependency_unavailable", path=request.url.path, error=type(exc).__name__)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "temporarily unavailable"}, status_code=503)
+    return HTMLResponse(_FALLBACK_503, status_code=503, headers={"Retry-After": "30"})
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -14,7 +14,7 @@ from peewee import fn
 
 from shared.crypto import TokenCipher
 from shared.db import Member, StagedWeek, connection, db, transition, utcnow
-from shared.erasure import forget_redis_state
+from shared.erasure import forget_login_sessions, forget_redis_state
 from shared.logging import get_logger
 from shared.openhumans.tokens import store_tokens
 from shared.queues import send_delete_file, send_sync
@@ -150,13 +150,15 @@ def delete_data(member_id: int, *, redis_client: redis.Redis) -> None:
 def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
     """Delete everything held about an Open Humans member (deauthorization); False if unknown.
 
-    A fetcher or uploader that later receives a message for this member finds no row and stops.
+    Every login of the member ends, so no browser stays logged in as them. A fetcher or
+    uploader that later receives a message for this member finds no row and stops.
     """
     with connection(), db.atomic():
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
         if member is None:
             return False
         forget_redis_state(redis_client, member_id=member.id, github_id=member.github_id)
+        forget_login_sessions(redis_client, member_id=member.id)
         StagedWeek.delete().where(StagedWeek.member == member).execute()
         member.delete_instance()
     log.info("member_erased", member_id=member.id)

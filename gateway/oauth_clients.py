@@ -1,7 +1,9 @@
 """authlib clients of Open Humans and GitHub, configured from the settings.
 
-authlib keeps each flow's ``state`` in the session and checks it on the callback. Open Humans
-wants the client to authenticate with HTTP Basic; GitHub takes the credentials in the form.
+authlib keeps each flow's ``state`` and PKCE verifier in the session and checks them on the
+callback. Both providers take PKCE with S256 (Open Humans through django-oauth-toolkit, GitHub
+since July 2025). Open Humans wants the client to authenticate with HTTP Basic; GitHub takes the
+credentials in the form.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ GITHUB = "github"
 # GitHub scopes: public activity only, or private repositories too.
 SCOPE_PUBLIC = "read:user"
 SCOPE_PRIVATE = "repo read:user"
+# PKCE: the token request must prove it comes from the browser session that asked for the code.
+PKCE_METHOD = "S256"
 
 
 def build_oauth(settings: Settings) -> OAuth:
@@ -29,6 +33,7 @@ def build_oauth(settings: Settings) -> OAuth:
         access_token_url=f"{openhumans_url}/oauth2/token/",
         client_kwargs={
             "token_endpoint_auth_method": "client_secret_basic",
+            "code_challenge_method": PKCE_METHOD,
             "timeout": settings.http_timeout_s,
         },
     )
@@ -40,6 +45,7 @@ def build_oauth(settings: Settings) -> OAuth:
         access_token_url=f"{github_url}/login/oauth/access_token",
         client_kwargs={
             "token_endpoint_auth_method": "client_secret_post",
+            "code_challenge_method": PKCE_METHOD,
             "timeout": settings.http_timeout_s,
         },
     )

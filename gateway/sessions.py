@@ -1,7 +1,12 @@
-"""The session holds only the member's id, a CSRF token and flash messages, never a token.
+"""Login sessions: the signed cookie names a login, and Redis says whether that login still holds.
 
-Starlette's SessionMiddleware signs the cookie but does not encrypt it, so nothing secret may go
-in; authlib adds its OAuth ``state`` entries while a login is under way.
+Starlette's SessionMiddleware signs the cookie but does not encrypt it, so nothing secret goes
+in: the member's database id, a login session id, a CSRF token, flash messages, and authlib's
+OAuth ``state`` while a login is under way. A cookie alone never proves who the browser is: the
+login session id must still be in Redis (``shared.keys.login_session``) and name the same member
+and Open Humans member id. Logging out or leaving the project deletes every login of the member,
+so an old cookie can never open a dashboard again, not even one of a new member who got the same
+database id.
 """
 
 from __future__ import annotations
@@ -9,33 +14,79 @@ from __future__ import annotations
 import hmac
 import secrets
 
+import redis
 import structlog
 from starlette.requests import Request
 
+from shared import keys
+from shared.db import Member
+
 MEMBER_KEY = "member_id"
+OH_MEMBER_KEY = "oh_member_id"
+LOGIN_KEY = "login"
 CSRF_KEY = "csrf"
 FLASH_KEY = "flash"
 CSRF_FIELD = "csrf_token"
+# A login lasts two weeks; after that the member logs in with Open Humans again.
+SESSION_MAX_AGE_S = 14 * 24 * 3600
+# Where the login session middleware leaves the member id it checked, for the request's handlers.
+SCOPE_MEMBER_ID = "ohgithub.member_id"
 
 
-def member_id_of(request: Request) -> int | None:
-    """The logged-in member's id from the session (and bound to the request's log lines)."""
-    value = request.session.get(MEMBER_KEY)
-    if not isinstance(value, int):
-        return None
-    structlog.contextvars.bind_contextvars(member_id=value)
-    return value
+def login_record(member_id: int, oh_member_id: str) -> str:
+    """What Redis holds for a login: the member and the Open Humans member it was made for."""
+    return f"{member_id}:{oh_member_id}"
 
 
-def log_in(request: Request, member_id: int) -> None:
-    """Start a fresh session for ``member_id`` (a new CSRF token, no leftovers)."""
+def start_login(client: redis.Redis, member: Member) -> str:
+    """Record a new login of ``member`` in Redis; returns its session id."""
+    session_id = secrets.token_urlsafe(32)
+    members_set = keys.member_login_sessions(member.id)
+    pipe = client.pipeline()
+    pipe.set(
+        keys.login_session(session_id),
+        login_record(member.id, member.oh_member_id),
+        ex=SESSION_MAX_AGE_S,
+    )
+    pipe.sadd(members_set, session_id)
+    pipe.expire(members_set, SESSION_MAX_AGE_S)
+    pipe.execute()
+    return session_id
+
+
+def log_in(request: Request, member: Member, session_id: str) -> None:
+    """Start a fresh cookie session for the login ``session_id`` (new CSRF token, no leftovers)."""
     request.session.clear()
-    request.session[MEMBER_KEY] = member_id
+    request.session[MEMBER_KEY] = member.id
+    request.session[OH_MEMBER_KEY] = member.oh_member_id
+    request.session[LOGIN_KEY] = session_id
     request.session[CSRF_KEY] = secrets.token_urlsafe(32)
+    request.scope[SCOPE_MEMBER_ID] = member.id
 
 
 def log_out(request: Request) -> None:
+    """Forget this browser's session (the login records are ended by the caller)."""
     request.session.clear()
+    request.scope[SCOPE_MEMBER_ID] = None
+
+
+def claimed_login(session: dict[str, object]) -> tuple[int, str, str] | None:
+    """The (member id, Open Humans member id, login session id) a cookie session claims, if it
+    is well formed."""
+    member_id = session.get(MEMBER_KEY)
+    oh_member_id, session_id = session.get(OH_MEMBER_KEY), session.get(LOGIN_KEY)
+    if type(member_id) is int and isinstance(oh_member_id, str) and isinstance(session_id, str):
+        return member_id, oh_member_id, session_id
+    return None
+
+
+def member_id_of(request: Request) -> int | None:
+    """The logged-in member's id, as checked against Redis by the login session middleware."""
+    value = request.scope.get(SCOPE_MEMBER_ID)
+    if type(value) is not int:
+        return None
+    structlog.contextvars.bind_contextvars(member_id=value)
+    return value
 
 
 def csrf_token(request: Request) -> str:
@@ -52,7 +103,8 @@ def csrf_valid(request: Request, submitted: object) -> bool:
     expected = request.session.get(CSRF_KEY)
     if not isinstance(expected, str) or not expected or not isinstance(submitted, str):
         return False
-    return hmac.compare_digest(expected.encode(), submitted.encode())
+    # "replace": a submitted value that is not valid text can only fail to match, never raise.
+    return hmac.compare_digest(expected.encode(), submitted.encode("utf-8", "replace"))
 
 
 def flash(request: Request, message: str, *, category: str = "info") -> None:
@@ -63,5 +115,7 @@ def flash(request: Request, message: str, *, category: str = "info") -> None:
 
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:
-    messages: list[dict[str, str]] = request.session.pop(FLASH_KEY, [])
-    return messages
+    messages = request.session.pop(FLASH_KEY, [])
+    if not isinstance(messages, list):
+        return []
+    return [m for m in messages if isinstance(m, dict)]

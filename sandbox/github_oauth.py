@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from sandbox.pages import error_page, render
+from sandbox.pkce import verifier_matches
 from sandbox.state import GITHUB_CODE_TTL_S, GitHubCode, parse_scopes, state_of
 
 ERROR_URI = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"
@@ -34,13 +35,26 @@ async def authorize(request: Request) -> Response:
     if not redirect_uri:
         return error_page("Redirect URI missing", "The redirect_uri parameter is required.")
     scopes = parse_scopes(scope)
+    challenge = str(params.get("code_challenge", ""))
+    if challenge and params.get("code_challenge_method") != "S256":
+        return error_page("Unsupported PKCE method", "Only code_challenge_method=S256 is accepted.")
     if request.method == "GET":
         return render(
             "authorize.html",
             title="Authorize application (GitHub sandbox)",
             intro=f"The app asks for the scopes: {', '.join(scopes) or '(none: public data)'}.",
             action=str(request.url.path),
-            hidden={k: params.get(k, "") for k in ("client_id", "redirect_uri", "scope", "state")},
+            hidden={
+                k: params.get(k, "")
+                for k in (
+                    "client_id",
+                    "redirect_uri",
+                    "scope",
+                    "state",
+                    "code_challenge",
+                    "code_challenge_method",
+                )
+            },
             who_label="Sign in as GitHub user",
             default_login=params.get("login", DEFAULT_LOGIN),
             known=state.directory.logins(),
@@ -59,6 +73,7 @@ async def authorize(request: Request) -> Response:
         client_id=client_id,
         redirect_uri=redirect_uri,
         expires_at_s=state.clock.now_s() + GITHUB_CODE_TTL_S,
+        code_challenge=challenge,
     )
     query = {"code": code, **({"state": params["state"]} if params.get("state") else {})}
     separator = "&" if "?" in redirect_uri else "?"
@@ -106,6 +121,16 @@ async def access_token(request: Request) -> Response:
                 "error": "redirect_uri_mismatch",
                 "error_description": "The redirect_uri MUST match the registered callback URL "
                 "for this application.",
+                "error_uri": ERROR_URI,
+            }
+        )
+    if not verifier_matches(
+        challenge=code.code_challenge, method="S256", verifier=params.get("code_verifier")
+    ):
+        return answer(
+            {
+                "error": "bad_verification_code",
+                "error_description": "The code_verifier does not match the code_challenge.",
                 "error_uri": ERROR_URI,
             }
         )

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from sandbox.data import BUILTIN_MEMBERS
-from sandbox.openhumans_store import CODE_TTL_S
+from sandbox.openhumans_store import CODE_TTL_S, OHCode
 from sandbox.pages import error_page, render
+from sandbox.pkce import verifier_matches
 from sandbox.state import state_of
 
 DEFAULT_USERNAME = "octo-small"
@@ -30,13 +31,27 @@ async def authorize(request: Request) -> Response:
     redirect_uri = str(params.get("redirect_uri", ""))
     if not redirect_uri:
         return error_page("Missing redirect URI", "The redirect_uri parameter is required.")
+    challenge = str(params.get("code_challenge", ""))
+    method = str(params.get("code_challenge_method") or "plain")  # RFC 7636's default
+    if challenge and method not in ("plain", "S256"):
+        return error_page("Invalid request", "Unsupported code_challenge_method.")
     if request.method == "GET":
         return render(
             "authorize.html",
             title="Authorize project (Open Humans sandbox)",
             intro="The project asks to read and write its files in your Open Humans account.",
             action=str(request.url.path),
-            hidden={k: params.get(k, "") for k in ("client_id", "redirect_uri", "response_type")},
+            hidden={
+                k: params.get(k, "")
+                for k in (
+                    "client_id",
+                    "redirect_uri",
+                    "response_type",
+                    "state",
+                    "code_challenge",
+                    "code_challenge_method",
+                )
+            },
             who_label="Open Humans username",
             default_login=params.get("login", DEFAULT_USERNAME),
             known=sorted({*BUILTIN_MEMBERS, *state.directory.logins()}),
@@ -48,9 +63,19 @@ async def authorize(request: Request) -> Response:
         return error_page("Missing username", "Enter an Open Humans username.")
     state.oh.member(username, now=state.clock.now())
     code = secrets.token_urlsafe(20)
-    state.oh.codes[code] = (username, redirect_uri, state.clock.now_s() + CODE_TTL_S)
+    state.oh.codes[code] = OHCode(
+        username=username,
+        redirect_uri=redirect_uri,
+        expires_at_s=state.clock.now_s() + CODE_TTL_S,
+        code_challenge=challenge,
+        code_challenge_method=method,
+    )
     separator = "&" if "?" in redirect_uri else "?"
-    query = urlencode({"code": code, "origin": "external"})
+    # django-oauth-toolkit sends the client's state back with the code.
+    reply = {"code": code, "origin": "external"}
+    if params.get("state"):
+        reply["state"] = str(params["state"])
+    query = urlencode(reply)
     return RedirectResponse(f"{redirect_uri}{separator}{query}", status_code=302)
 
 
@@ -76,9 +101,18 @@ async def token(request: Request) -> Response:
     now_s = state.clock.now_s()
     if grant == "authorization_code":
         found = state.oh.codes.pop(str(form.get("code", "")), None)  # single use
-        if found is None or found[2] < now_s or form.get("redirect_uri", found[1]) != found[1]:
+        if (
+            found is None
+            or found.expires_at_s < now_s
+            or form.get("redirect_uri", found.redirect_uri) != found.redirect_uri
+            or not verifier_matches(
+                challenge=found.code_challenge,
+                method=found.code_challenge_method,
+                verifier=form.get("code_verifier"),
+            )
+        ):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        return JSONResponse(state.oh.issue_tokens(found[0], now_s=now_s))
+        return JSONResponse(state.oh.issue_tokens(found.username, now_s=now_s))
     if grant == "refresh_token":
         # Rotation: the refresh token used here stops working.
         username = state.oh.refresh_tokens.pop(str(form.get("refresh_token", "")), None)

@@ -45,11 +45,22 @@ class StoredFile:
     deleted: bool = False
 
 
+@dataclass(frozen=True)
+class OHCode:
+    """An authorization code: whose, for which redirect URI, until when, and its PKCE."""
+
+    username: str
+    redirect_uri: str
+    expires_at_s: float
+    code_challenge: str = ""
+    code_challenge_method: str = "plain"
+
+
 @dataclass
 class OpenHumansStore:
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     members: dict[str, OHMember] = field(default_factory=dict)
-    codes: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # user, redirect, exp
+    codes: dict[str, OHCode] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> username
     files: dict[int, StoredFile] = field(default_factory=dict)

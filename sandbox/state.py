@@ -43,6 +43,7 @@ class GitHubCode:
     client_id: str
     redirect_uri: str
     expires_at_s: float
+    code_challenge: str = ""  # PKCE, S256 (the only method GitHub accepts)
 
 
 def parse_scopes(scope: str) -> list[str]:

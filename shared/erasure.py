@@ -20,3 +20,12 @@ def forget_redis_state(client: redis.Redis, *, member_id: int, github_id: int | 
         for pattern in keys.github_user_patterns(github_id):
             found.extend(client.scan_iter(match=pattern, count=1000))
     return int(client.delete(*found))
+
+
+def forget_login_sessions(client: redis.Redis, *, member_id: int) -> int:
+    """End every login session of the member (logging out, leaving); returns how many."""
+    members_set = keys.member_login_sessions(member_id)
+    session_ids = [raw.decode() for raw in client.smembers(members_set)]  # type: ignore[union-attr]
+    found = [keys.login_session(session_id) for session_id in session_ids]
+    client.delete(*found, members_set)
+    return len(session_ids)

@@ -40,6 +40,11 @@ def openhumans_token_lock(member_id: int) -> str:
     return f"{NAMESPACE}:oh-token:{member_id}"
 
 
+def member_login_sessions(member_id: int) -> str:
+    """The set of the member's login session ids (logging out or leaving ends them all)."""
+    return f"{NAMESPACE}:login-sessions:{member_id}"
+
+
 def member_keys(member_id: int) -> list[str]:
     """The member's keys that hold data or state to forget when they leave."""
     return [sync_progress(member_id), sync_pending(member_id)]
@@ -84,3 +89,17 @@ def github_user_patterns(github_id: int) -> list[str]:
 def scheduler_tick() -> str:
     """Taken by the scheduler replica that ticks in this interval."""
     return f"{NAMESPACE}:scheduler:tick"
+
+
+def login_session(session_id: str) -> str:
+    """One login: which member (and Open Humans member id) the browser holding it is."""
+    return f"{NAMESPACE}:login-session:{session_id}"
+
+
+def webhook_delivery(digest: str) -> str:
+    """A webhook delivery already acted on (its signature's digest), so a replay is refused."""
+    return f"{NAMESPACE}:webhook-seen:{digest}"
+
+
+# Prefix of the gateway's request counters (per client IP or member, one short window each).
+HTTP_RATE_LIMIT_PREFIX = f"{NAMESPACE}:http-rate"

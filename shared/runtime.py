@@ -36,11 +36,12 @@ def start(service: str, settings: Settings | None = None) -> Runtime:
     configure_logging(settings.log_level, service=service)
     problems = settings.production_problems()
     if settings.uses_real_services and problems:
-        # Real members' tokens would be encrypted with a key published in this repository.
+        # Real members' tokens would be encrypted with a key published in this repository, an
+        # unsigned webhook could erase them, or their session cookie would travel in clear.
         raise SystemExit(
-            f"{service}: refusing to serve real members with development secrets: "
+            f"{service}: refusing to serve real members with unsafe settings: "
             + "; ".join(problems)
-            + ". Set SECRET_KEY and TOKEN_ENCRYPTION_KEYS (see README, Configuration)."
+            + ". See the README, sections Configuration and Security."
         )
     init_database(settings.database_url)
     _runtime = Runtime(settings)

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -17,6 +18,17 @@ _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Development-only secrets, used when nothing is configured (sandbox mode). Refused in production.
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 DEV_TOKEN_KEY = "ZGV2LW9ubHktdG9rZW4ta2V5LTMyLWJ5dGVzLWxvbmc="
+# Hosts of the real services: with any of them configured, real members' data is at stake.
+REAL_HOSTS = frozenset({"www.openhumans.org", "openhumans.org", "github.com", "api.github.com"})
+# A request rate: "<count>/<second|minute|hour|day>", or "off".
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+
+
+def check_rate(text: str) -> str:
+    """``text`` if it is a request rate such as ``"30/minute"`` or ``"off"``; else ValueError."""
+    if text.strip().lower() == "off" or _RATE.match(text):
+        return text.strip().lower()
+    raise ValueError(f"not a rate: {text!r} (use e.g. 30/minute, 1000/hour, or off)")
 
 
 def parse_duration_s(text: str) -> float:
@@ -48,8 +60,11 @@ class Settings:
     openhumans_url: str = "https://www.openhumans.org"
     openhumans_client_id: str = ""
     openhumans_client_secret: str = ""
-    # Secret of the deauthorization webhook's HMAC signature; empty accepts unsigned webhooks.
+    # Secret of the deauthorization webhook's HMAC signature. Empty: every webhook is ignored
+    # (an unsigned one could erase any member); required with real credentials.
     openhumans_webhook_secret: str = ""
+    # A signed webhook older (or further in the future) than this is a replay and is ignored.
+    webhook_max_age_s: float = 600
     # GitHub OAuth app credentials and where GitHub is.
     github_web_url: str = "https://github.com"
     github_api_url: str = "https://api.github.com"
@@ -73,6 +88,18 @@ class Settings:
     sync_lock_ttl_s: float = 180
     # Port on which each fetcher and uploader worker exports Prometheus metrics; 0 turns it off.
     worker_metrics_port: int = 0
+    # Port on which the gateway exports its Prometheus metrics, apart from the public site (so
+    # that /metrics is never public); 0 turns it off.
+    gateway_metrics_port: int = 0
+    # Largest request body the gateway reads (forms, webhooks), in bytes; larger ones get 413.
+    max_request_bytes: int = 64 * 1024
+    # Request rates the gateway allows before answering 429 ("off" disables one):
+    # logging in and the OAuth callbacks, per client IP;
+    rate_limit_login: str = "30/minute"
+    # the status API and the dashboard's buttons, per member;
+    rate_limit_member: str = "300/minute"
+    # every other page, per client IP.
+    rate_limit_ip: str = "1200/minute"
     # Log level of every service (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
 
@@ -89,6 +116,8 @@ class Settings:
                 continue
             if field.name.endswith("_s"):
                 values[field.name] = parse_duration_s(raw)
+            elif field.name.startswith("rate_limit_"):
+                values[field.name] = check_rate(raw)
             elif field.type in ("int", int):
                 values[field.name] = int(raw)
             else:
@@ -102,18 +131,21 @@ class Settings:
 
     @property
     def uses_real_services(self) -> bool:
-        """True when talking to github.com or openhumans.org rather than a sandbox."""
-        return any(
-            url.startswith(real)
-            for url, real in (
-                (self.openhumans_url, "https://www.openhumans.org"),
-                (self.github_api_url, "https://api.github.com"),
-            )
-        )
+        """True when any service URL points at github.com or openhumans.org (any spelling)."""
+        urls = (self.openhumans_url, self.github_api_url, self.github_web_url)
+        return any((urlsplit(url.strip()).hostname or "") in REAL_HOSTS for url in urls)
+
+    @property
+    def uses_https(self) -> bool:
+        return urlsplit(self.app_base_url.strip()).scheme.lower() == "https"
 
     def production_problems(self) -> list[str]:
         """What must be fixed before serving real members with these settings."""
         problems = []
+        if not self.openhumans_webhook_secret:
+            problems.append("OPENHUMANS_WEBHOOK_SECRET is empty")
+        if not self.uses_https:
+            problems.append("APP_BASE_URL is not https")
         if self.sync_lock_ttl_s <= 3 * self.http_timeout_s:
             problems.append("SYNC_LOCK_TTL must be more than 3 x HTTP_TIMEOUT")
         if self.secret_key == DEV_SECRET_KEY:

@@ -1,5 +1,7 @@
-"""Probes and metrics: ``/healthz`` (the process answers), ``/readyz`` (database and Redis
-answer), ``/metrics`` (Prometheus text format).
+"""Probes: ``/healthz`` (the process answers), ``/readyz`` (database and Redis answer).
+
+Metrics are not here: they are served on their own port (GATEWAY_METRICS_PORT), so that they
+are never public.
 """
 
 from __future__ import annotations
@@ -41,15 +43,7 @@ def readyz(request: Request) -> Response:
     )
 
 
-def metrics(request: Request) -> Response:
-    return Response(
-        gateway_of(request).metrics.render(),
-        media_type="text/plain; version=0.0.4; charset=utf-8",
-    )
-
-
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
 ]

@@ -1,8 +1,12 @@
-"""Logging in with Open Humans and connecting GitHub: the two OAuth web flows.
+"""Logging in with Open Humans and connecting GitHub: the two OAuth web flows, and logging out.
 
-Every way a callback can go wrong (no ``code``, an ``error`` from the provider, a forged or
-stale ``state``, an expired session, a refused code) ends on a 400 page with a link back; an
-unreachable provider ends on a 502 page. Neither tokens nor codes are ever logged.
+Both flows carry a ``state`` kept in this browser's session and checked on the callback (a
+callback without it is refused: otherwise another site could log the browser in as someone
+else, login CSRF), and use PKCE (S256), so that a code is only worth something to the browser
+that started the flow. Every way a callback can go wrong (no ``code``, an ``error`` from the
+provider, a forged, missing or stale ``state``, an expired session, a refused code) ends on a
+400 page with a link back; an unreachable provider ends on a 502 page. Neither tokens nor codes
+are ever logged.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from starlette.routing import Route
 from gateway import members
 from gateway.context import gateway_of
 from gateway.errors import error_page
+from gateway.forms import checked_form
 from gateway.oauth_clients import GITHUB, OPENHUMANS, SCOPE_PRIVATE, SCOPE_PUBLIC, callback_url
-from gateway.sessions import flash, log_in, member_id_of
+from gateway.sessions import flash, log_in, log_out, member_id_of, start_login
+from shared.erasure import forget_login_sessions
 from shared.errors import DataSourceError, TokenRevoked
 from shared.github.client import fetch_user
 from shared.logging import get_logger
@@ -34,8 +40,8 @@ PROVIDER_NAMES = {OPENHUMANS: "Open Humans", GITHUB: "GitHub"}
 DECLINED = {"access_denied"}
 # Session key remembering whether the member asked for private repositories (GitHub may grant less).
 PRIVATE_REQUESTED_KEY = "github_private_requested"
-# Providers whose callback may lack ``state`` (see ``_pending_state``).
-STATE_OPTIONAL = {OPENHUMANS}
+# authlib keeps each pending flow's data in the session under this prefix.
+STATE_PREFIX = "_state_"
 
 
 def _start_again(provider: str) -> tuple[str, str]:
@@ -78,39 +84,27 @@ def _callback_refused(request: Request, provider: str) -> Response | None:
     return None
 
 
-def _pending_state(request: Request, provider: str) -> str | None:
-    """The ``state`` this browser's session holds for ``provider``'s flow, if exactly one.
-
-    Open Humans' callback may arrive without ``state`` (the design lists only ``code`` and
-    ``origin``); the flow must then at least have been started in this same session.
-    """
-    prefix = f"_state_{provider}_"
-    pending = [key.removeprefix(prefix) for key in request.session if key.startswith(prefix)]
-    return pending[0] if len(pending) == 1 else None
+def _drop_malformed_state(request: Request) -> None:
+    """Remove pending-flow entries that are not what authlib writes (a dict), so that a session
+    made by another version can only fail the state check, never crash it."""
+    for key in [k for k in request.session if k.startswith(STATE_PREFIX)]:
+        if not isinstance(request.session[key], dict):
+            del request.session[key]
 
 
 async def _exchange_code(request: Request, provider: str) -> dict[str, Any] | Response:
     """The token response for the callback's code, or a page saying why there is none.
 
-    Follows authlib's ``authorize_access_token`` (state kept in the session and checked, then
-    cleared), with one allowance: Open Humans may omit ``state``.
+    authlib's ``authorize_access_token`` finds the flow by the callback's ``state`` in this
+    session (none, or another browser's, is a mismatch), clears it, and sends the PKCE
+    verifier with the code.
     """
     name = PROVIDER_NAMES[provider]
     link_url, link_label = _start_again(provider)
     client = gateway_of(request).oauth.create_client(provider)
-    state = request.query_params.get("state")
-    if not state and provider in STATE_OPTIONAL:
-        state = _pending_state(request, provider)
-    state_data = None
-    if state:
-        state_data = await client.framework.get_state_data(request.session, state)
-        await client.framework.clear_state_data(request.session, state)
+    _drop_malformed_state(request)
     try:
-        if not state_data:
-            raise MismatchingStateError()
-        token: dict[str, Any] = await client.fetch_access_token(
-            code=request.query_params["code"], redirect_uri=state_data.get("redirect_uri")
-        )
+        token: dict[str, Any] = await client.authorize_access_token(request)
     except MismatchingStateError:
         log.info("oauth_state_mismatch", provider=provider)
         return error_page(
@@ -200,8 +194,24 @@ async def openhumans_callback(request: Request) -> Response:
         token=token,
         cipher=gateway.cipher,
     )
-    log_in(request, member.id)
+    session_id = await run_in_threadpool(start_login, gateway.redis, member)
+    log_in(request, member, session_id)
     return RedirectResponse("/dashboard", status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    """Log out everywhere: every login of the member ends, in every browser."""
+    refused = await checked_form(request)
+    if refused is not None:
+        return refused
+    member_id = member_id_of(request)
+    if member_id is not None:
+        await run_in_threadpool(
+            forget_login_sessions, gateway_of(request).redis, member_id=member_id
+        )
+        log.info("logged_out", member_id=member_id)
+    log_out(request)
+    return RedirectResponse("/", status_code=303)
 
 
 async def github_connect(request: Request) -> Response:
@@ -289,4 +299,5 @@ ROUTES = [
     Route("/auth/openhumans/callback", openhumans_callback, methods=["GET"]),
     Route("/github/connect", github_connect, methods=["GET"]),
     Route("/auth/github/callback", github_callback, methods=["GET"]),
+    Route("/logout", logout, methods=["POST"]),
 ]

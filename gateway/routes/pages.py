@@ -15,11 +15,10 @@ from starlette.routing import Route
 
 from gateway import members
 from gateway.context import gateway_of
-from gateway.errors import error_page
+from gateway.forms import checked_form
 from gateway.sessions import (
     CSRF_FIELD,
     csrf_token,
-    csrf_valid,
     flash,
     log_out,
     member_id_of,
@@ -72,24 +71,8 @@ def dashboard(request: Request) -> Response:
     )
 
 
-async def _checked_form(request: Request) -> Response | None:
-    """None when the POST carries the session's CSRF token, else a 400 page."""
-    async with request.form() as form:
-        submitted = form.get(CSRF_FIELD)
-    if csrf_valid(request, submitted):
-        return None
-    return error_page(
-        request,
-        status_code=400,
-        title="This form has expired",
-        message="The page you sent this from is out of date. Please reload it and try again.",
-        link_url="/dashboard",
-        link_label="Back to your dashboard",
-    )
-
-
 async def sync_now(request: Request) -> Response:
-    refused = await _checked_form(request)
+    refused = await checked_form(request)
     if refused is not None:
         return refused
     member = await run_in_threadpool(_logged_in_member, request)
@@ -105,17 +88,9 @@ async def sync_now(request: Request) -> Response:
     return RedirectResponse("/dashboard", status_code=303)
 
 
-async def logout(request: Request) -> Response:
-    refused = await _checked_form(request)
-    if refused is not None:
-        return refused
-    log_out(request)
-    return RedirectResponse("/", status_code=303)
-
-
 async def _forget(request: Request, action: Callable[..., None], done: str) -> Response:
     """A checked form that makes the member's data go away, then back to the dashboard."""
-    refused = await _checked_form(request)
+    refused = await checked_form(request)
     if refused is not None:
         return refused
     member_id = member_id_of(request)
@@ -148,7 +123,6 @@ ROUTES = [
     Route("/", landing, methods=["GET"]),
     Route("/dashboard", dashboard, methods=["GET"]),
     Route("/sync", sync_now, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
     Route("/github/disconnect", github_disconnect, methods=["POST"]),
     Route("/data/delete", delete_data, methods=["POST"]),
 ]

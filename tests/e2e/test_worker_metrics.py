@@ -23,6 +23,7 @@ def test_a_fetcher_worker_serves_its_metrics(tmp_path: Path, e2e_redis_url: str)
         "REDIS_URL": e2e_redis_url,
         "OPENHUMANS_URL": "http://127.0.0.1:9/openhumans",
         "GITHUB_API_URL": "http://127.0.0.1:9/github-api",
+        "GITHUB_WEB_URL": "http://127.0.0.1:9/github",
         "WORKER_METRICS_PORT": str(port),
     }
     services = ServiceSet(env=env, log_dir=tmp_path / "logs")

@@ -31,7 +31,8 @@ def test_readyz_is_503_without_redis(settings: Any) -> None:
 def test_metrics_count_requests_and_members(browser: Any) -> None:
     browser.log_in()
     browser.gateway.get("/no/such/page")
-    text = browser.gateway.get("/metrics").text
+    assert browser.gateway.get("/metrics").status_code == 404  # never on the public site
+    text = browser.gateway.app.state.gateway.metrics.render().decode()
     assert 'ohgithub_gateway_requests_total{method="GET",route="/dashboard",status="200"}' in text
     assert 'route="unmatched",status="404"' in text
     assert 'ohgithub_members{sync_state="new"} 1.0' in text

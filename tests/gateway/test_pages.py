@@ -41,7 +41,7 @@ def test_sync_now_refused_during_cooldown(
     browser.log_in()
     browser.connect_github()
     update_member(sync_state=SyncState.DONE, last_synced_at=utcnow())
-    redis_client.flushdb()
+    redis_client.delete("ohgithub:fetch.msgs", "ohgithub:fetch")  # the sync connecting queued
     page = browser.get("/dashboard")
     assert "Available again in" in page.text
     assert 'id="sync-now" class="button primary" disabled' in page.text
@@ -61,7 +61,7 @@ def test_sync_now_after_cooldown_queues_a_sync(
     browser.connect_github()
     long_ago = utcnow() - dt.timedelta(hours=2)
     update_member(sync_state=SyncState.DONE, sync_requested_at=long_ago)
-    redis_client.flushdb()
+    redis_client.delete("ohgithub:fetch.msgs", "ohgithub:fetch")  # the sync connecting queued
 
     page = browser.request("POST", "/sync", data={"csrf_token": browser.csrf_token()})
 
@@ -78,7 +78,7 @@ def test_post_without_csrf_token_is_refused(
     browser.log_in()
     browser.connect_github()
     update_member(sync_state=SyncState.DONE, sync_requested_at=utcnow() - dt.timedelta(hours=2))
-    redis_client.flushdb()
+    redis_client.delete("ohgithub:fetch.msgs", "ohgithub:fetch")  # the sync connecting queued
     for data in ({}, {"csrf_token": "forged"}):
         response = browser.request("POST", "/sync", data=data)
         assert response.status_code == 400

@@ -43,7 +43,7 @@ def payload(**fields: Any) -> bytes:
     body = {
         "project_member_id": "87654321",
         "erasure_requested": True,
-        "timestamp": "2026-11-22T12:00:00Z",
+        "timestamp": utcnow().isoformat(),
     }
     body.update(fields)
     return json.dumps(body).encode()
@@ -88,19 +88,30 @@ def test_unknown_member_and_garbage_are_answered_2xx(client: Any, member_id: int
     assert members_left() == 2
 
 
-def test_unsigned_double_encoded_resend_without_secret(settings: Any, tmp_path: Path) -> None:
-    """Without a configured secret, Open Humans' re-send (JSON inside a JSON string) works."""
+def test_a_signed_double_encoded_body_is_understood(client: Any, member_id: int) -> None:
+    """Open Humans' re-send shape (JSON inside a JSON string), when it is signed."""
+    body = json.dumps(payload().decode()).encode()
+    assert body.startswith(b'"')
+    response = client.post(
+        URL, content=body, headers={"X-OpenHumans-Webhooks-Signature": sign(body)}
+    )
+    assert response.json() == {"status": "erased"}
+    assert members_left() == 0
+
+
+def test_without_a_secret_no_webhook_erases_anyone(settings: Any, tmp_path: Path) -> None:
+    """An unsigned webhook could erase any member: without a secret every webhook is ignored."""
     from dataclasses import replace
 
     with TestClient(create_app(replace(settings, openhumans_webhook_secret=""))) as client:
         with connection():
             Member.create(oh_member_id="87654321", oh_username="leaver")
         body = json.dumps(payload().decode()).encode()
-        assert body.startswith(b'"')
         response = client.post(URL, content=body)
     assert response.status_code == 200
-    assert response.json() == {"status": "erased"}
-    assert members_left() == 0
+    assert response.json()["status"] == "ignored"
+    with connection():
+        assert Member.select().count() == 1
 
 
 def test_deauthorized_member_is_logged_out_and_erased(browser: Any) -> None:

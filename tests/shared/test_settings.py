@@ -107,12 +107,14 @@ def test_every_field_is_read_from_its_env_name() -> None:
     for field in dataclasses.fields(Settings):
         if field.name.endswith("_s") or field.type in ("int", int):
             environ[env_name(field.name)] = "7"
+        elif field.name.startswith("rate_limit_"):
+            environ[env_name(field.name)] = "7/day"
         else:
             environ[env_name(field.name)] = f"value-of-{field.name}"
     settings = Settings.from_env(environ)
     for field in dataclasses.fields(Settings):
         value = getattr(settings, field.name)
-        assert value == getattr(Settings(), field.name) or value in (7, f"value-of-{field.name}")
+        assert value in (7, "7/day", f"value-of-{field.name}")
         assert value != getattr(Settings(), field.name), field.name
 
 
@@ -133,9 +135,58 @@ def test_production_problems_flag_development_secrets() -> None:
 
 
 def test_production_problems_empty_with_real_secrets(settings: Settings) -> None:
-    assert settings.production_problems() == []
-    only_secret = dataclasses.replace(settings, token_encryption_keys=DEV_TOKEN_KEY)
+    production = dataclasses.replace(
+        settings, app_base_url="https://github.example.org", openhumans_webhook_secret="s3cret"
+    )
+    assert production.production_problems() == []
+    only_secret = dataclasses.replace(production, token_encryption_keys=DEV_TOKEN_KEY)
     assert only_secret.production_problems() == ["TOKEN_ENCRYPTION_KEYS is the development default"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"openhumans_webhook_secret": ""}, "OPENHUMANS_WEBHOOK_SECRET is empty"),
+        ({"app_base_url": "http://github.example.org"}, "APP_BASE_URL is not https"),
+    ],
+)
+def test_production_problems_flag_unsafe_settings(
+    settings: Settings, change: dict[str, str], problem: str
+) -> None:
+    production = dataclasses.replace(
+        settings, app_base_url="https://github.example.org", openhumans_webhook_secret="s3cret"
+    )
+    assert dataclasses.replace(production, **change).production_problems() == [problem]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.github.com",
+        "https://API.GITHUB.COM",
+        "https://api.github.com:443/",
+        " https://Api.GitHub.com",
+        "HTTPS://www.openhumans.org",
+        "https://openhumans.org",
+    ],
+)
+def test_every_spelling_of_a_real_host_counts_as_real(url: str) -> None:
+    sandbox = "http://127.0.0.1:8900"
+    base = Settings(
+        openhumans_url=f"{sandbox}/openhumans",
+        github_api_url=f"{sandbox}/github-api",
+        github_web_url=f"{sandbox}/github",
+    )
+    assert not base.uses_real_services
+    field = "openhumans_url" if "openhumans" in url.lower() else "github_api_url"
+    assert dataclasses.replace(base, **{field: url}).uses_real_services
+
+
+def test_rates_are_checked_when_read() -> None:
+    assert Settings.from_env({"RATE_LIMIT_LOGIN": "10/second"}).rate_limit_login == "10/second"
+    assert Settings.from_env({"RATE_LIMIT_IP": "OFF"}).rate_limit_ip == "off"
+    with pytest.raises(ValueError, match="not a rate"):
+        Settings.from_env({"RATE_LIMIT_MEMBER": "lots"})
 
 
 def test_is_configured_needs_both_oauth_apps() -> None:
@@ -155,6 +206,7 @@ def test_services_refuse_real_members_with_development_secrets(tmp_path: pathlib
         database_url=f"sqlite:///{tmp_path}/db.sqlite3",
         openhumans_url="http://127.0.0.1:8900/openhumans",
         github_api_url="http://127.0.0.1:8900/github-api",
+        github_web_url="http://127.0.0.1:8900/github",
     )
     assert not sandboxed.uses_real_services
     assert runtime.start("gateway", sandboxed).settings is sandboxed
