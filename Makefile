@@ -24,18 +24,25 @@ $(GRAPHQL_SCHEMA):
 	test -f $@
 
 # Debian's Chromium for the browser tests (never `playwright install`).
+# apt waits for a lock another apt holds (up to two minutes a try, ten tries).
+APT := apt-get -o DPkg::Lock::Timeout=120
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-		|| echo "chromium could not be installed: browser tests will skip (fail under CI)"; }
+		for attempt in 1 2 3 4 5 6 7 8 9 10; do \
+			$(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium \
+				&& break; \
+			echo "apt failed or is busy (try $$attempt of 10): again in 15 s"; sleep 15; \
+		done; \
+		command -v chromium >/dev/null 2>&1 \
+			|| echo "chromium could not be installed: browser tests will skip (fail under CI)"; }
 
 run: setup
-	$(BIN)/python -m shared.launcher
+	$(BIN)/python -m launcher
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared gateway fetcher uploader scheduler sandbox
+	$(BIN)/mypy shared gateway fetcher uploader scheduler sandbox launcher
 
 test: setup chromium lint
 	$(BIN)/pytest

@@ -58,6 +58,12 @@ def _templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
+def limits_uri(redis_url: str) -> str:
+    """REDIS_URL as the ``limits`` library names it (``unix://`` is ``async+redis+unix://``)."""
+    scheme, _, rest = redis_url.partition("://")
+    return f"async+{'redis+unix' if scheme == 'unix' else scheme}://{rest}"
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Configure logging, the database and the broker from ``settings`` and build the app."""
     settings = settings or Settings.from_env()
@@ -69,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     rate_limits = RateLimits(
         settings,
         RedisStorage(
-            "async+" + settings.redis_url,
+            limits_uri(settings.redis_url),
             implementation="redispy",
             connection_pool=async_redis.connection_pool,  # type: ignore[arg-type]
             key_prefix=keys.HTTP_RATE_LIMIT_PREFIX,

@@ -1,4 +1,4 @@
-"""A small Open Humans client for the calls DESIGN.md §4 lists.
+"""A small Open Humans client: token refresh, exchange-member, upload, delete, message.
 
 Uploads go in three steps (request a URL, PUT the bytes with no Content-Type, complete); bodies
 are streamed from and to files so that a member's tens of megabytes are never held twice.

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
+from launcher.services import ServiceSet, sandbox_env, service_commands, wait_http
 from shared.activity import activity_of
 from shared.fileformat import parse
-from shared.launcher import ServiceSet, sandbox_env, service_commands, wait_http
 
 _FORM = re.compile(r"<form[^>]*action=\"([^\"]*)\"", re.IGNORECASE)
 _HIDDEN = re.compile(

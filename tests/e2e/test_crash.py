@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.launcher import service_commands
+from launcher.services import service_commands
 from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
 
 pytestmark = pytest.mark.e2e

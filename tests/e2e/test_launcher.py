@@ -18,7 +18,8 @@ import psutil
 import pytest
 import redis
 
-from shared.launcher import ROOT, _embedded_redis, port_open
+from launcher.__main__ import embedded_redis
+from launcher.services import ROOT, port_open
 from shared.settings import Settings, env_name
 from tests.e2e.harness import free_port, wait_for
 
@@ -42,9 +43,10 @@ SERVICES = {
 
 
 class Launcher:
-    """``python -m shared.launcher`` in a session of its own, as a terminal would run it."""
+    """``python -m launcher`` (or ``make run``) in a session of its own, as a terminal runs it."""
 
-    def __init__(self, *, tmp_path: Path, redis_url: str) -> None:
+    def __init__(self, *, tmp_path: Path, redis_url: str, command: list[str]) -> None:
+        self.command = command
         self.gateway_port, self.sandbox_port = free_port(), free_port()
         self.app_url = f"http://127.0.0.1:{self.gateway_port}"
         env = {
@@ -63,7 +65,7 @@ class Launcher:
         with self.output_path.open("wb") as output:
             # Its own session (process group): the test can press "Ctrl-C" on it alone.
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "shared.launcher"],
+                command,
                 cwd=ROOT,
                 env=env,
                 stdout=output,
@@ -101,9 +103,16 @@ class Launcher:
         self.process.wait()
 
 
+MAKE_RUN = ["make", "--no-print-directory", "run"]
+LAUNCHER = [sys.executable, "-m", "launcher"]
+
+
 @pytest.fixture
-def launcher(tmp_path: Path, e2e_redis_url: str) -> Iterator[Launcher]:
-    running = Launcher(tmp_path=tmp_path, redis_url=e2e_redis_url)
+def launcher(
+    tmp_path: Path, e2e_redis_url: str, request: pytest.FixtureRequest
+) -> Iterator[Launcher]:
+    command = MAKE_RUN if "make" in request.node.callspec.id else LAUNCHER
+    running = Launcher(tmp_path=tmp_path, redis_url=e2e_redis_url, command=command)
     try:
         yield running
     finally:
@@ -116,11 +125,25 @@ def ctrl_c(launcher: Launcher) -> None:
 
 
 def kill(launcher: Launcher) -> None:
-    """``kill <pid>`` of the launcher alone."""
+    """``kill <pid>`` of the launcher (or of make) alone."""
     launcher.process.send_signal(signal.SIGTERM)
 
 
-@pytest.mark.parametrize("stop", [ctrl_c, kill], ids=["ctrl-c", "kill"])
+def kill_int(launcher: Launcher) -> None:
+    """``kill -INT <pid>`` of make alone: make waits for its children without telling them."""
+    launcher.process.send_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(ctrl_c, id="ctrl-c"),
+        pytest.param(kill, id="kill"),
+        pytest.param(ctrl_c, id="make-ctrl-c"),
+        pytest.param(kill_int, id="make-kill-int"),
+        pytest.param(kill, id="make-kill"),
+    ],
+)
 def test_make_run_serves_the_landing_page_on_the_sandbox_and_stops_everything(
     launcher: Launcher, stop: Callable[[Launcher], None]
 ) -> None:
@@ -148,11 +171,16 @@ def test_make_run_serves_the_landing_page_on_the_sandbox_and_stops_everything(
         callback=lambda child: stopped_after_s.update({child.pid: elapsed(started)}),
     )
     assert alive == [], f"still running after {STOP_TIMEOUT_S} s: {alive}"
-    assert launcher.process.wait(5) == 0, launcher.output
+    exit_code = launcher.process.wait(5)
+    if launcher.command == LAUNCHER:
+        assert exit_code == 0, launcher.output
     slow = {commands[pid]: round(s) for pid, s in stopped_after_s.items() if s > GRACEFUL_STOP_S}
     assert not slow, f"not stopped gracefully (the launcher SIGKILLs after 35 s): {slow}"
     assert "Stopping" in launcher.output
     assert "stopped unexpectedly" not in launcher.output, launcher.output
+    # Dramatiq kills its workers at once on a second signal: each must have received one.
+    assert "Killing worker process" not in launcher.output, launcher.output
+    assert launcher.output.count("Stopping worker process") == 2, launcher.output
     assert not port_open("127.0.0.1", launcher.gateway_port), "the gateway port is still open"
     assert not port_open("127.0.0.1", launcher.sandbox_port), "the sandbox port is still open"
 
@@ -179,7 +207,7 @@ def gone(pid: int, *, timeout_s: float) -> bool:
 
 
 def test_embedded_redis_answers_and_shuts_down(tmp_path: Path) -> None:
-    url, server = _embedded_redis(tmp_path)
+    url, server = embedded_redis(tmp_path)
     assert url.startswith("unix://")
     pid = server.pid
     assert pid and psutil.pid_exists(pid)

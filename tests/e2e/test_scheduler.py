@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.launcher import ROOT, sandbox_env, service_commands
+from launcher.services import ROOT, sandbox_env, service_commands
 from tests.e2e.harness import System, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from launcher.services import ServiceSet, service_commands, wait_http
 from shared import queues
-from shared.launcher import ServiceSet, service_commands, wait_http
 from tests.e2e.harness import free_port, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from launcher.services import wait_http
 from sandbox.server import free_port
-from shared.launcher import wait_http
 from tests.security.conftest import WEBHOOK_PATH, Live
 
 

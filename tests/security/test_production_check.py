@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,42 +24,49 @@ SAFE = {
 }
 
 
-def start_gateway(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m gateway`` with ``env``; it either refuses at once or is still starting."""
-    environ = {
-        **os.environ,
-        **SAFE,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13"),
-        # Not an address of this machine: a gateway that passes the check fails to listen.
-        "GATEWAY_HOST": "203.0.113.1",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "gateway"],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+Start = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def start_gateway(tmp_path: Path, redis_server_url: str) -> Start:
+    """``python -m gateway`` with ``env``: it either refuses at once or fails to listen."""
+
+    def start(**env: str) -> subprocess.CompletedProcess[str]:
+        environ = {
+            **os.environ,
+            **SAFE,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "REDIS_URL": redis_server_url,
+            # Not an address of this machine: a gateway that passes the check fails to listen.
+            "GATEWAY_HOST": "203.0.113.1",
+            **env,
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "gateway"],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return start
 
 
 @pytest.mark.parametrize(
     "api_url", ["https://api.github.com", "https://API.GITHUB.COM", "https://Api.GitHub.com:443/"]
 )
 def test_real_credentials_without_a_webhook_secret_refuse_to_start(
-    tmp_path: Path, api_url: str
+    start_gateway: Start, api_url: str
 ) -> None:
-    result = start_gateway(tmp_path, OPENHUMANS_WEBHOOK_SECRET="", GITHUB_API_URL=api_url)
+    result = start_gateway(OPENHUMANS_WEBHOOK_SECRET="", GITHUB_API_URL=api_url)
     assert result.returncode != 0
     assert "refusing to serve real members" in result.stderr
     assert "OPENHUMANS_WEBHOOK_SECRET is empty" in result.stderr
 
 
-def test_an_upper_case_open_humans_host_is_still_real(tmp_path: Path) -> None:
+def test_an_upper_case_open_humans_host_is_still_real(start_gateway: Start) -> None:
     result = start_gateway(
-        tmp_path,
         SECRET_KEY="",  # the development default
         OPENHUMANS_URL="HTTPS://WWW.OPENHUMANS.ORG",
         GITHUB_API_URL="http://127.0.0.1:9/github-api",
@@ -68,12 +76,12 @@ def test_an_upper_case_open_humans_host_is_still_real(tmp_path: Path) -> None:
     assert "SECRET_KEY is the development default" in result.stderr
 
 
-def test_plain_http_with_real_credentials_refuses_to_start(tmp_path: Path) -> None:
-    result = start_gateway(tmp_path, APP_BASE_URL="http://github.example.org")
+def test_plain_http_with_real_credentials_refuses_to_start(start_gateway: Start) -> None:
+    result = start_gateway(APP_BASE_URL="http://github.example.org")
     assert "APP_BASE_URL is not https" in result.stderr
 
 
-def test_safe_settings_pass_the_check(tmp_path: Path) -> None:
-    result = start_gateway(tmp_path)
+def test_safe_settings_pass_the_check(start_gateway: Start) -> None:
+    result = start_gateway()
     assert "refusing to serve real members" not in result.stderr
     assert "203.0.113.1" in result.stderr  # it got as far as trying to listen

