@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 
+from shared.worker import worker_command
+
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PORT = 8900
-# Worker processes stop within this after SIGTERM; Kubernetes' grace period matches it.
-WORKER_SHUTDOWN_TIMEOUT_MS = 30_000
 
 
 def sandbox_env(base_url: str) -> dict[str, str]:
@@ -47,14 +47,11 @@ def sandbox_env(base_url: str) -> dict[str, str]:
 def service_commands(*, processes: int = 1, threads: int = 4) -> dict[str, list[str]]:
     """The command of each service (the container image runs the same ones)."""
     python = sys.executable
-    dramatiq = [
-        python, "-m", "dramatiq", "--processes", str(processes), "--threads", str(threads),
-        "--skip-logging", "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS),
-    ]  # fmt: skip
+    options = ["--processes", str(processes), "--threads", str(threads)]
     return {
         "gateway": [python, "-m", "gateway"],
-        "fetcher": [*dramatiq, "fetcher.actors"],
-        "uploader": [*dramatiq, "uploader.actors"],
+        "fetcher": worker_command("fetcher.actors", options),
+        "uploader": worker_command("uploader.actors", options),
         "scheduler": [python, "-m", "scheduler"],
     }
 

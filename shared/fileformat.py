@@ -19,7 +19,8 @@ from shared.errors import InvalidFile
 from shared.isoweek import IsoWeek
 
 SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "github-activity.schema.json"
+# Package data, so that the built wheel (and the image) carry it.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "github-activity.schema.json"
 TAGS = ["github", "commits", "pull-requests", "issues", "reviews", "activity"]
 DESCRIPTION = "GitHub activity history: commits, pull requests, issues, reviews and daily counts"
 
