@@ -130,9 +130,10 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         )
         log.warning("github_token_revoked", member_id=member_id)
         return Outcome("revoked")
-    except Exception as error:
+    except Exception:
         # Dramatiq retries with back-off; what was staged stays staged.
-        transition(member_id, SyncState.ERROR, sync_detail=f"Sync failed, will retry: {error}")
+        # The error goes to the log (Dramatiq's), never to the member (gateway.status words it).
+        transition(member_id, SyncState.ERROR, sync_detail="Sync failed, will retry.")
         raise
     transition(member_id, SyncState.UPLOADING, last_synced_at=utcnow())
     queues.send_upload(member_id)
@@ -209,7 +210,9 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     staged = 0
     period_ends = [end.ends_at for _, end in sync_periods]
     for index, (start, end) in enumerate(sync_periods):
-        for listing in (listing for listing in listings if listing.first_period == index):
+        weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
+        period_listings = [listing for listing in listings if listing.first_period == index]
+        for read, listing in enumerate(period_listings, 1):
             for commit in _read_listing(
                 client, listing, sync_periods, user.login, progress, member.id
             ):
@@ -217,7 +220,11 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
                 at = bisect.bisect_right(period_ends, parse_timestamp(commit["committed_at"]))
                 if listing.first_period <= at <= listing.last_period:
                     commits_by_period[at].append(commit)
-        weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
+            # The dashboard's progress moves with each listing, not only once a year is staged.
+            share = len(weeks) * read // (len(period_listings) + 1)
+            Member.update(weeks_done=weeks_held + staged + share).where(
+                Member.id == member.id
+            ).execute()
         period_commits = commits_by_period.pop(index, [])
         if weeks:
             _stage(

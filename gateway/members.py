@@ -15,9 +15,12 @@ from peewee import fn
 from shared.crypto import TokenCipher
 from shared.db import Member, StagedWeek, connection, db, transition, utcnow
 from shared.erasure import forget_redis_state
+from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
-from shared.openhumans.tokens import store_tokens
+from shared.openhumans.client import OpenHumansApi
+from shared.openhumans.tokens import fresh_access_token, store_tokens
 from shared.queues import send_delete_file, send_sync
+from shared.settings import Settings
 from shared.syncstate import EVERY_STATE, SyncState
 
 log = get_logger(__name__)
@@ -169,3 +172,29 @@ def count_by_state() -> dict[str, int]:
         query = Member.select(Member.sync_state, fn.COUNT(Member.id)).group_by(Member.sync_state)
         rows = cast("list[tuple[str, int]]", list(query.tuples()))
     return {str(state): int(count) for state, count in rows}
+
+
+def file_download_url(
+    member_id: int, *, settings: Settings, cipher: TokenCipher, redis_client: redis.Redis
+) -> str | None:
+    """A fresh download URL of the member's file on Open Humans; None if they have none.
+
+    One exchange-member call (with one token refresh if Open Humans says the token expired);
+    the file itself is never downloaded here.
+    """
+    with connection(), OpenHumansApi.from_settings(settings) as api:
+        token = fresh_access_token(member_id, api=api, cipher=cipher, redis_client=redis_client)
+        try:
+            profile = api.exchange_member(token)
+        except OpenHumansLoginNeeded:
+            raise
+        except OpenHumansAuthError:
+            token = fresh_access_token(
+                member_id, api=api, cipher=cipher, redis_client=redis_client, rejected_token=token
+            )
+            profile = api.exchange_member(token)
+    ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
+    if not ours:
+        return None
+    newest = max(ours, key=lambda record: (str(record.get("created") or ""), int(record["id"])))
+    return str(newest["download_url"])
