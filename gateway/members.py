@@ -98,13 +98,14 @@ def connect_github(
     return member
 
 
-def request_sync(member: Member) -> None:
-    """Queue a sync now (the caller has checked the cooldown)."""
+def request_sync(member: Member) -> bool:
+    """Queue a sync now (the caller has checked the cooldown); False if the state forbids it."""
     with connection():
         queued = transition(member.id, SyncState.QUEUED, sync_detail="", sync_requested_at=utcnow())
     if queued:
         log.info("sync_requested", member_id=member.id)
         send_sync(member.id)
+    return queued
 
 
 def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
@@ -164,6 +165,30 @@ def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
         member.delete_instance()
     log.info("member_erased", member_id=member.id)
     return True
+
+
+def find_member(reference: str) -> Member | None:
+    """The member an operator names: project id, Open Humans member id or username, or GitHub
+    login (case-insensitive)."""
+    with connection():
+        if reference.isdigit() and len(reference) < 10:
+            member = Member.get_or_none(Member.id == int(reference))
+            if member is not None:
+                return member
+        return Member.get_or_none(
+            (Member.oh_member_id == reference)
+            | (Member.oh_username == reference)
+            | (fn.LOWER(Member.github_login) == reference.lower())
+        )
+
+
+def list_members(state: SyncState | None = None) -> list[Member]:
+    """Every member (in one state), oldest first."""
+    with connection():
+        query = Member.select().order_by(Member.id)
+        if state is not None:
+            query = query.where(Member.sync_state == state.value)
+        return list(query)
 
 
 def count_by_state() -> dict[str, int]:

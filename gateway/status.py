@@ -228,7 +228,7 @@ def detail(member: Member, *, stale_after_s: float | None) -> Words:
         if has_file:
             return ("Partial data uploaded: your file covers ", *_held(member), "; the sync ",
                     *resumes, ".")  # fmt: skip
-        return ("What was fetched so far is being uploaded; the sync ", *resumes, ".")
+        return ("Nothing is in your file yet; the sync ", *resumes, ".")
     if state == SyncState.DONE and member.last_synced_at is not None:
         if stale_after_s:
             refresh = member.last_synced_at + dt.timedelta(seconds=stale_after_s)

@@ -78,9 +78,37 @@ def github_user_patterns(github_id: int) -> list[str]:
     ]
 
 
+def rate_limit_pattern(*, namespace: str = NAMESPACE) -> str:
+    """``SCAN`` pattern of every GitHub user's budgets (read by the operator CLI)."""
+    return f"{namespace}:ratelimit:*"
+
+
 # ---- fleet-wide -------------------------------------------------------------------------------
 
 
 def scheduler_tick() -> str:
     """Taken by the scheduler replica that ticks in this interval."""
     return f"{NAMESPACE}:scheduler:tick"
+
+
+# ---- Dramatiq's queues (its Redis broker's layout, read by the operator CLI) -----------------
+
+
+def queue_ready(queue: str) -> str:
+    """List of the ids of the queue's messages waiting for a worker."""
+    return f"{NAMESPACE}:{queue}"
+
+
+def queue_messages(queue: str) -> str:
+    """Hash of the queue's messages not yet acknowledged: waiting ones and those being worked."""
+    return f"{NAMESPACE}:{queue}.msgs"
+
+
+def delayed_messages(queue: str) -> str:
+    """Hash of the queue's delayed messages (rate-limit waits, retries after a failure)."""
+    return f"{NAMESPACE}:{queue}.DQ.msgs"
+
+
+def dead_messages(queue: str) -> str:
+    """Hash of the queue's dead-lettered messages (out of retries)."""
+    return f"{NAMESPACE}:{queue}.XQ.msgs"

@@ -301,6 +301,14 @@
     }).then(schedule);
   }
 
+  // A read-out placed for another width would hang in the wrong place (or off a phone).
+  window.addEventListener("resize", function () {
+    document.querySelectorAll(".tip").forEach(function (tip) { tip.hidden = true; });
+    document.querySelectorAll(".cursor").forEach(function (cursor) {
+      cursor.setAttribute("visibility", "hidden");
+    });
+  });
+
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) poll();
   });

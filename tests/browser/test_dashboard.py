@@ -187,8 +187,8 @@ def test_waiting_for_github_says_what_is_uploaded_and_when_it_resumes(
 
     login = "octo-waiting"
     add_github_user(system, login, "typical")
-    # A budget of a few requests an hour: the first sync stops part-way and waits for a reset.
-    sandbox_post(system, "/_sandbox/config", {"core_limit": 12})
+    # 16 requests an hour: the first sync stages its first year, then waits for a reset.
+    sandbox_post(system, "/_sandbox/config", {"core_limit": 16})
     try:
         page = new_page(browser, system)
         log_in(page, system, login)
