@@ -1,4 +1,4 @@
-"""``ohgithub-admin``: the operators' command line, over the same database and Redis as the services.
+"""``ohgithub-admin``: the operators' command line, on the services' database and Redis.
 
     ohgithub-admin members [--state waiting]     members, by state
     ohgithub-admin show MEMBER                   one member: sync, file, GitHub budgets
@@ -29,7 +29,7 @@ from gateway import members
 from gateway.status import describe_contents
 from scheduler.stale import is_due, stale_members
 from shared import keys, runtime
-from shared.db import Member, connection, transition, utcnow
+from shared.db import Member, StagedWeek, connection, transition, utcnow
 from shared.github.ratelimit import RateLimiter
 from shared.queues import FETCH_QUEUE, UPLOAD_QUEUE, send_sync, setup_broker
 from shared.settings import Settings
@@ -153,7 +153,7 @@ def show(ctx: Context, reference: str) -> None:
     member = _member_or_fail(reference)
     budgets = _budgets_of(ctx.redis, member.github_id) if member.github_id else {}
     with connection():
-        staged = member.staged_weeks.count()
+        staged = StagedWeek.select().where(StagedWeek.member == member.id).count()
     data = {
         **member_row(member),
         "sync_detail": member.sync_detail,
@@ -212,7 +212,9 @@ def sync(ctx: Context, references: tuple[str, ...], stale: bool) -> None:
     now = utcnow()
     if stale:
         with connection():
-            targets = stale_members(now=now, stale_after_s=settings.stale_after_s, limit=STALE_BATCH)
+            targets = stale_members(
+                now=now, stale_after_s=settings.stale_after_s, limit=STALE_BATCH
+            )
         # Still due when its turn comes: a member's own "Sync now" meanwhile must win.
         condition = is_due(now=now, stale_after_s=settings.stale_after_s)
     else:
@@ -302,8 +304,7 @@ def queues(ctx: Context) -> None:
         yield f"{'QUEUE':<8} {'READY':>7} {'WORKING':>8} {'DELAYED':>8} {'DEAD':>6}"
         for queue, d in depths.items():
             yield (
-                f"{queue:<8} {d['ready']:>7} {d['in_progress']:>8} {d['delayed']:>8} "
-                f"{d['dead']:>6}"
+                f"{queue:<8} {d['ready']:>7} {d['in_progress']:>8} {d['delayed']:>8} {d['dead']:>6}"
             )
 
     emit(ctx, depths, text)
@@ -345,7 +346,7 @@ def budgets(ctx: Context) -> None:
                 Member.github_id.in_(sorted(github_ids))
             )
         }
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "github_id": github_id,
             "github_login": logins.get(github_id, ""),

@@ -181,7 +181,7 @@ def headline(member: Member) -> Words:
         return ("Connected; no sync is running.",)
     if state == SyncState.QUEUED:
         if not has_file and member.last_synced_at is None:
-            return ("Your first sync is queued: it starts as soon as a worker is free.",)
+            return ("Sync queued: your first sync starts as soon as a worker is free.",)
         return ("Sync queued: it starts as soon as a worker is free.",)
     if state == SyncState.SYNCING:
         return ("Syncing your GitHub history.",)

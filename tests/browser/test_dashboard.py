@@ -112,7 +112,7 @@ def test_octo_typical_from_the_landing_page_to_a_drawn_history(
 
     connect_github(page, system, "octo-typical")
     expect(page.locator("#github-login")).to_have_text("octo-typical")
-    expect(headline(page)).to_have_text(re.compile("first sync is queued|Syncing"))
+    expect(headline(page)).to_have_text(re.compile("Sync queued|Syncing"))
     wait_up_to_date(page)
 
     # The page changed as a whole, without a reload: data card, charts, no stale message.
