@@ -9,6 +9,7 @@ Content-Security-Policy (no console error), and photographed at desktop and phon
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.walk import (
     SYNC_TIMEOUT_MS,
     add_github_user,
@@ -160,6 +162,7 @@ def test_octo_heavy_progress_moves_and_ten_years_are_drawn(
     log_in(page, system, "octo-heavy")
     connect_github(page, system, "octo-heavy", private=True)
     progress = sample_progress(page)
+    (SCREENSHOTS / "heavy-progress.json").write_text(json.dumps(progress))
     # The bar moves through many values, not 0 → 59% → done.
     assert len([value for value in progress if 0 < value < 100]) >= 5, progress
     assert progress == sorted(progress), progress
@@ -328,8 +331,15 @@ def test_delete_my_data_then_leaving_the_project(
     assert len(system.files_of(login)) == 1
 
     page.on("dialog", lambda dialog: dialog.accept())
+    held: list[Any] = []  # the page's status polls wait while the "deleting" page is checked
+    page.route("**/api/status", lambda route: held.append(route))
     page.get_by_role("button", name="Delete my data").click()
     expect(page.locator(".flash")).to_contain_text("being deleted")
+    expect(headline(page)).to_have_text("Deleting your file from Open Humans.")
+    check(page, "deleting", axe_source)
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/status")
     expect(page.get_by_role("heading", name="Your data is deleted")).to_be_visible(timeout=60_000)
     expect(page.locator(".flash")).to_have_count(0)
     expect(page.get_by_role("link", name="Connect public activity only")).to_be_visible()

@@ -238,8 +238,17 @@ def test_the_live_fragment_is_the_page_without_its_frame(browser: Any) -> None:
     assert fragment.text.lstrip().startswith('<div id="live" data-version="')
     assert 'id="sync-headline"' in fragment.text
     assert "<html" not in fragment.text and "site-header" not in fragment.text
-    version = browser.gateway.get("/api/status").json()["version"]
-    assert f'data-version="{version}"' in fragment.text
+    # The page and the status API agree on the version while nothing changes, in every state.
+    for fields in (
+        {"sync_state": SyncState.QUEUED},
+        {"sync_state": SyncState.DONE, "last_synced_at": utcnow(), "file_size": 10,
+         "coverage_first_week": "2024-W01", "coverage_last_week": "2024-W10"},
+        {"sync_state": SyncState.WAITING, "waiting_until": utcnow()},
+        {"sync_state": SyncState.ERROR, "sync_detail": "Sync failed, will retry."},
+    ):  # fmt: skip
+        update_member(**fields)
+        version = browser.gateway.get("/api/status").json()["version"]
+        assert f'data-version="{version}"' in browser.get("/dashboard/live").text, fields
 
 
 def test_pages_need_no_inline_script_or_style(browser: Any) -> None:
