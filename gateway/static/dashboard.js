@@ -85,13 +85,16 @@
       " on " + date;
   }
 
-  function placeTip(tip, figure, target) {
+  // Positions are set through the CSSOM, which the Content-Security-Policy allows (a style
+  // attribute in the markup it would not). ``inside``: over the top of the target, not above it.
+  function placeTip(tip, figure, target, inside) {
     var box = target.getBoundingClientRect();
     var frame = figure.getBoundingClientRect();
     tip.hidden = false;
     var left = box.left - frame.left + box.width / 2 - tip.offsetWidth / 2;
     tip.style.left = Math.max(0, Math.min(left, frame.width - tip.offsetWidth)) + "px";
-    tip.style.top = (box.top - frame.top - tip.offsetHeight - 6) + "px";
+    var top = inside ? box.top - frame.top + 2 : box.top - frame.top - tip.offsetHeight - 6;
+    tip.style.top = top + "px";
   }
 
   function setUpHeatmap() {
@@ -161,7 +164,7 @@
       var parts = KINDS.map(function (kind) { return plural(series[kind][index], KIND_WORDS[kind]); });
       tip.textContent = "Week of " + monday.toLocaleDateString(undefined, DATE_UTC) + ": " +
         parts.join(", ");
-      placeTip(tip, figure, cursor);
+      placeTip(tip, figure, cursor, true);
     }
     function hide() { tip.hidden = true; cursor.setAttribute("visibility", "hidden"); }
     svg.addEventListener("mousemove", function (event) {

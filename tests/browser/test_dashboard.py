@@ -130,6 +130,7 @@ def test_octo_typical_from_the_landing_page_to_a_drawn_history(
     ).last
     active_day.hover()
     expect(page.locator("#heatmap-tip")).to_contain_text(re.compile(r"\d+ contributions? on"))
+    page.locator("#heatmap").screenshot(path=str(SCREENSHOTS / "typical-day-read-out.png"))
 
     # Another year, in place.
     years = page.locator("nav.years a")
@@ -176,6 +177,7 @@ def test_octo_heavy_progress_moves_and_ten_years_are_drawn(
     page.keyboard.press("End")
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#weekly-tip")).to_contain_text(re.compile(r"Week of .*commits?"))
+    page.locator("#weekly").screenshot(path=str(SCREENSHOTS / "heavy-week-read-out.png"))
     page.locator("#heatmap-svg").focus()
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#heatmap-tip")).to_be_visible()
