@@ -4,7 +4,7 @@ The dashboard draws the member's history (a contribution heatmap, weekly activit
 totals, a short preview of the file) from this digest, stored beside the coverage cache
 (``Member.file_history``), so the gateway never downloads the member's file to show a page.
 It is a pure function of the document the uploader has just written; its size grows with the
-span of the history (about 1.5 KB a year), never with the amount of activity.
+span of the history (under 2 KB a year), hardly with the amount of activity.
 
 Shape (JSON)::
 

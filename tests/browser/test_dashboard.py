@@ -164,6 +164,10 @@ def test_octo_heavy_progress_moves_and_ten_years_are_drawn(
     connect_github(page, system, "octo-heavy", private=True)
     progress = sample_progress(page)
     (SCREENSHOTS / "heavy-progress.json").write_text(json.dumps(progress))
+    # The page a heavy member loads stays light: ten years drawn in well under 150 KB of HTML.
+    size = len(page.request.get(f"{system.gateway_url}/dashboard").body())
+    (SCREENSHOTS / "heavy-dashboard-bytes.txt").write_text(str(size))
+    assert size < 150_000, size
     # The bar moves through many values, not 0 → 59% → done.
     assert len([value for value in progress if 0 < value < 100]) >= 5, progress
     assert progress == sorted(progress), progress
