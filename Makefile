@@ -4,11 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 GRAPHQL_SCHEMA_VERSION := 15.26.1
 GRAPHQL_SCHEMA := build/graphql-schema/node_modules/@octokit/graphql-schema/schema.graphql
+AXE_CORE_VERSION := 4.14.1
+AXE_CORE := build/axe-core/node_modules/axe-core/axe.min.js
 export GITHUB_GRAPHQL_SCHEMA ?= $(CURDIR)/$(GRAPHQL_SCHEMA)
 
 .PHONY: setup run test test-fast lint bench chromium clean
 
-setup: $(VENV)/.installed $(GRAPHQL_SCHEMA)
+setup: $(VENV)/.installed $(GRAPHQL_SCHEMA) $(AXE_CORE)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +23,13 @@ $(GRAPHQL_SCHEMA):
 	mkdir -p build/graphql-schema
 	npm install --silent --no-save --no-audit --no-fund --prefix build/graphql-schema \
 		@octokit/graphql-schema@$(GRAPHQL_SCHEMA_VERSION)
+	test -f $@
+
+# axe-core, the accessibility checker the browser tests inject into every page (not committed).
+$(AXE_CORE):
+	mkdir -p build/axe-core
+	npm install --silent --no-save --no-audit --no-fund --prefix build/axe-core \
+		axe-core@$(AXE_CORE_VERSION)
 	test -f $@
 
 # Debian's Chromium for the browser tests (never `playwright install`).

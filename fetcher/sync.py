@@ -130,9 +130,10 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         )
         log.warning("github_token_revoked", member_id=member_id)
         return Outcome("revoked")
-    except Exception as error:
+    except Exception:
         # Dramatiq retries with back-off; what was staged stays staged.
-        transition(member_id, SyncState.ERROR, sync_detail=f"Sync failed, will retry: {error}")
+        # The error goes to the log (Dramatiq's), never to the member (gateway.status words it).
+        transition(member_id, SyncState.ERROR, sync_detail="Sync failed, will retry.")
         raise
     transition(member_id, SyncState.UPLOADING, last_synced_at=utcnow())
     queues.send_upload(member_id)
@@ -184,16 +185,17 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     # Progress counts the member's whole history, so that it never goes backwards on a resume.
     weeks_total = sum(1 for _ in IsoWeek.of(user.created_at).until(current))
     weeks_held = weeks_total - sum(1 for _ in first.until(current))
-    Member.update(weeks_total=weeks_total, weeks_done=weeks_held).where(
-        Member.id == member.id
-    ).execute()
     log.info(
         "sync_started", member_id=member.id, first_week=str(first), weeks=weeks_total - weeks_held
     )
     # GitHub's time before any data request: activity after it belongs to the next sync. A
     # resumed sync keeps the plan (and this time) of the run it continues.
     progress = SyncProgress(runtime.redis, member.id)
-    plan = progress.resume_or_start(Plan(first=first, last=current, fetched_at=client.server_now()))
+    new_plan = Plan(first=first, last=current, fetched_at=client.server_now())
+    plan = progress.resume_or_start(new_plan)
+    Member.update(weeks_total=weeks_total).where(Member.id == member.id).execute()
+    # A new sync starts its bar afresh; a resumed one only ever moves it forward.
+    _show_progress(member.id, weeks_held, only_forward=plan is not new_plan)
     sync_periods = periods(plan.first, plan.last)
     contributions = []
     for index, (start, end) in enumerate(sync_periods):
@@ -209,7 +211,9 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     staged = 0
     period_ends = [end.ends_at for _, end in sync_periods]
     for index, (start, end) in enumerate(sync_periods):
-        for listing in (listing for listing in listings if listing.first_period == index):
+        weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
+        period_listings = [listing for listing in listings if listing.first_period == index]
+        for read, listing in enumerate(period_listings, 1):
             for commit in _read_listing(
                 client, listing, sync_periods, user.login, progress, member.id
             ):
@@ -217,7 +221,9 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
                 at = bisect.bisect_right(period_ends, parse_timestamp(commit["committed_at"]))
                 if listing.first_period <= at <= listing.last_period:
                     commits_by_period[at].append(commit)
-        weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
+            # The dashboard's progress moves with each listing, not only once a year is staged.
+            share = len(weeks) * read // (len(period_listings) + 1)
+            _show_progress(member.id, weeks_held + staged + share)
         period_commits = commits_by_period.pop(index, [])
         if weeks:
             _stage(
@@ -227,9 +233,17 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
                 ),
             )
             staged += len(weeks)
-            Member.update(weeks_done=weeks_held + staged).where(Member.id == member.id).execute()
+            _show_progress(member.id, weeks_held + staged)
     progress.clear()
     return staged
+
+
+def _show_progress(member_id: int, weeks_done: int, *, only_forward: bool = True) -> None:
+    """The dashboard's progress; ``only_forward`` never lowers what the member already saw."""
+    query = Member.update(weeks_done=weeks_done).where(Member.id == member_id)
+    if only_forward:
+        query = query.where(Member.weeks_done < weeks_done)
+    query.execute()
 
 
 def _read_listing(

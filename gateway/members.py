@@ -12,12 +12,16 @@ from typing import Any, cast
 import redis
 from peewee import fn
 
+from gateway.sessions import SESSION_MAX_AGE_S
 from shared.crypto import TokenCipher
 from shared.db import Member, StagedWeek, connection, db, transition, utcnow
 from shared.erasure import forget_login_sessions, forget_redis_state
+from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
-from shared.openhumans.tokens import store_tokens
+from shared.openhumans.client import OpenHumansApi
+from shared.openhumans.tokens import fresh_access_token, store_tokens
 from shared.queues import send_delete_file, send_sync
+from shared.settings import Settings
 from shared.syncstate import EVERY_STATE, SyncState
 
 log = get_logger(__name__)
@@ -95,13 +99,14 @@ def connect_github(
     return member
 
 
-def request_sync(member: Member) -> None:
-    """Queue a sync now (the caller has checked the cooldown)."""
+def request_sync(member: Member) -> bool:
+    """Queue a sync now (the caller has checked the cooldown); False if the state forbids it."""
     with connection():
         queued = transition(member.id, SyncState.QUEUED, sync_detail="", sync_requested_at=utcnow())
     if queued:
         log.info("sync_requested", member_id=member.id)
         send_sync(member.id)
+    return queued
 
 
 def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
@@ -158,11 +163,35 @@ def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
         if member is None:
             return False
         forget_redis_state(redis_client, member_id=member.id, github_id=member.github_id)
-        forget_login_sessions(redis_client, member_id=member.id)
+        forget_login_sessions(redis_client, member_id=member.id, left_for_s=SESSION_MAX_AGE_S)
         StagedWeek.delete().where(StagedWeek.member == member).execute()
         member.delete_instance()
     log.info("member_erased", member_id=member.id)
     return True
+
+
+def find_member(reference: str) -> Member | None:
+    """The member an operator names: project id, Open Humans member id or username, or GitHub
+    login (case-insensitive)."""
+    with connection():
+        if reference.isdigit() and len(reference) < 10:
+            member = Member.get_or_none(Member.id == int(reference))
+            if member is not None:
+                return member
+        return Member.get_or_none(
+            (Member.oh_member_id == reference)
+            | (Member.oh_username == reference)
+            | (fn.LOWER(Member.github_login) == reference.lower())
+        )
+
+
+def list_members(state: SyncState | None = None) -> list[Member]:
+    """Every member (in one state), oldest first."""
+    with connection():
+        query = Member.select().order_by(Member.id)
+        if state is not None:
+            query = query.where(Member.sync_state == state.value)
+        return list(query)
 
 
 def count_by_state() -> dict[str, int]:
@@ -171,3 +200,29 @@ def count_by_state() -> dict[str, int]:
         query = Member.select(Member.sync_state, fn.COUNT(Member.id)).group_by(Member.sync_state)
         rows = cast("list[tuple[str, int]]", list(query.tuples()))
     return {str(state): int(count) for state, count in rows}
+
+
+def file_download_url(
+    member_id: int, *, settings: Settings, cipher: TokenCipher, redis_client: redis.Redis
+) -> str | None:
+    """A fresh download URL of the member's file on Open Humans; None if they have none.
+
+    One exchange-member call (with one token refresh if Open Humans says the token expired);
+    the file itself is never downloaded here.
+    """
+    with connection(), OpenHumansApi.from_settings(settings) as api:
+        token = fresh_access_token(member_id, api=api, cipher=cipher, redis_client=redis_client)
+        try:
+            profile = api.exchange_member(token)
+        except OpenHumansLoginNeeded:
+            raise
+        except OpenHumansAuthError:
+            token = fresh_access_token(
+                member_id, api=api, cipher=cipher, redis_client=redis_client, rejected_token=token
+            )
+            profile = api.exchange_member(token)
+    ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
+    if not ours:
+        return None
+    newest = max(ours, key=lambda record: (str(record.get("created") or ""), int(record["id"])))
+    return str(newest["download_url"])

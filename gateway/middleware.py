@@ -24,8 +24,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import Metrics
-from gateway.sessions import SCOPE_MEMBER_ID, claimed_login, login_record
+from gateway.sessions import LEFT_KEY, SCOPE_MEMBER_ID, claimed_login, login_record
 from shared import keys
+from shared.erasure import LEFT
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -110,6 +111,8 @@ class LoginSessionMiddleware:
         if record == login_record(member_id, oh_member_id).encode():
             return member_id
         session.clear()
+        if record == LEFT:  # the next page tells the browser why it was logged out
+            session[LEFT_KEY] = True
         log.info("login_session_ended", member_id=member_id)
         return None
 

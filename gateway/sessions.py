@@ -29,6 +29,8 @@ FLASH_KEY = "flash"
 CSRF_FIELD = "csrf_token"
 # A login lasts two weeks; after that the member logs in with Open Humans again.
 SESSION_MAX_AGE_S = 14 * 24 * 3600
+# Session key kept after a login ended because its member left, until a page says so.
+LEFT_KEY = "left"
 # Where the login session middleware leaves the member id it checked, for the request's handlers.
 SCOPE_MEMBER_ID = "ohgithub.member_id"
 
@@ -87,6 +89,11 @@ def member_id_of(request: Request) -> int | None:
         return None
     structlog.contextvars.bind_contextvars(member_id=value)
     return value
+
+
+def left_the_project(request: Request) -> bool:
+    """Whether this browser's login ended because its member left the project (told once)."""
+    return request.session.pop(LEFT_KEY, False) is True
 
 
 def csrf_token(request: Request) -> str:

@@ -77,6 +77,8 @@ class Member(BaseModel):
     file_size = peewee.BigIntegerField(default=0)
     # What the file holds, for the dashboard: JSON of shared.fileformat.summary_of().
     file_summary = peewee.TextField(default="")
+    # The dashboard's charts and preview: JSON of shared.history.history_of().
+    file_history = peewee.TextField(default="")
 
     created_at = UtcDateTimeField(default=utcnow)
     updated_at = UtcDateTimeField(default=utcnow)

@@ -22,10 +22,27 @@ def forget_redis_state(client: redis.Redis, *, member_id: int, github_id: int | 
     return int(client.delete(*found))
 
 
-def forget_login_sessions(client: redis.Redis, *, member_id: int) -> int:
-    """End every login session of the member (logging out, leaving); returns how many."""
+# What an ended login of a member who left holds instead of the member: nothing about them,
+# just enough for their browser to be told once why it was logged out.
+LEFT = b"left"
+
+
+def forget_login_sessions(
+    client: redis.Redis, *, member_id: int, left_for_s: int | None = None
+) -> int:
+    """End every login session of the member; returns how many.
+
+    Logging out deletes them. Leaving (``left_for_s``) replaces each with ``LEFT`` for that
+    long, so that the browser that comes back is told it left rather than simply logged out.
+    """
     members_set = keys.member_login_sessions(member_id)
     session_ids = [raw.decode() for raw in client.smembers(members_set)]  # type: ignore[union-attr]
-    found = [keys.login_session(session_id) for session_id in session_ids]
-    client.delete(*found, members_set)
+    pipe = client.pipeline()
+    for session_id in session_ids:
+        if left_for_s:
+            pipe.set(keys.login_session(session_id), LEFT, ex=left_for_s)
+        else:
+            pipe.delete(keys.login_session(session_id))
+    pipe.delete(members_set)
+    pipe.execute()
     return len(session_ids)

@@ -83,6 +83,11 @@ def github_user_patterns(github_id: int) -> list[str]:
     ]
 
 
+def rate_limit_pattern(*, namespace: str = NAMESPACE) -> str:
+    """``SCAN`` pattern of every GitHub user's budgets (read by the operator CLI)."""
+    return f"{namespace}:ratelimit:*"
+
+
 # ---- fleet-wide -------------------------------------------------------------------------------
 
 
@@ -103,3 +108,26 @@ def webhook_delivery(digest: str) -> str:
 
 # Prefix of the gateway's request counters (per client IP or member, one short window each).
 HTTP_RATE_LIMIT_PREFIX = f"{NAMESPACE}:http-rate"
+
+
+# ---- Dramatiq's queues (its Redis broker's layout, read by the operator CLI) -----------------
+
+
+def queue_ready(queue: str) -> str:
+    """List of the ids of the queue's messages waiting for a worker."""
+    return f"{NAMESPACE}:{queue}"
+
+
+def queue_messages(queue: str) -> str:
+    """Hash of the queue's messages not yet acknowledged: waiting ones and those being worked."""
+    return f"{NAMESPACE}:{queue}.msgs"
+
+
+def delayed_messages(queue: str) -> str:
+    """Hash of the queue's delayed messages (rate-limit waits, retries after a failure)."""
+    return f"{NAMESPACE}:{queue}.DQ.msgs"
+
+
+def dead_messages(queue: str) -> str:
+    """Hash of the queue's dead-lettered messages (out of retries)."""
+    return f"{NAMESPACE}:{queue}.XQ.msgs"

@@ -29,6 +29,7 @@ from shared.errors import (
     UpstreamUnavailable,
 )
 from shared.fileformat import build_document, parse, serialise, summary_of, upload_metadata
+from shared.history import history_of
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
 from shared.openhumans.tokens import fresh_access_token
@@ -139,6 +140,7 @@ def delete_files(member_id: int, runtime: Runtime) -> Published:
             coverage_last_complete_week="",
             file_size=0,
             file_summary="",
+            file_history="",
             updated_at=utcnow(),
         ).where(Member.id == member_id).execute()
         # Unless the member connected GitHub again meanwhile.
@@ -354,6 +356,7 @@ def _finish(
                     Member.coverage_last_complete_week: coverage["last_complete_week"] or "",
                     Member.file_size: size,
                     Member.file_summary: json.dumps(summary_of(document)),
+                    Member.file_history: json.dumps(history_of(document), separators=(",", ":")),
                 }
             )
         Member.update(fields).where(Member.id == member_id).execute()

@@ -1,4 +1,9 @@
-"""``GET /api/status``: the member's sync state as JSON, polled by the dashboard."""
+"""``GET /api/status``: the member's sync state as JSON, polled by the dashboard.
+
+Its ``version`` must equal the one the dashboard was rendered with while nothing changed (the
+page reloads its live part when they differ), so both call ``sync_status`` with the same
+settings.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,12 @@ def status(request: Request) -> Response:
     if member is None:
         return JSONResponse({"error": "not logged in"}, status_code=401)
     settings = gateway_of(request).settings
-    body = sync_status(member, now=utcnow(), cooldown_s=settings.sync_cooldown_s).as_json()
+    body = sync_status(
+        member,
+        now=utcnow(),
+        cooldown_s=settings.sync_cooldown_s,
+        stale_after_s=settings.stale_after_s,
+    ).as_json()
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 

@@ -1,23 +1,38 @@
 """Fixtures of the real-browser tests: the sandbox and the gateway, each served by uvicorn in a
-thread, and Debian's Chromium driven by Playwright (never ``playwright install``).
+thread, or the whole system as processes; Debian's Chromium driven by Playwright (never
+``playwright install``); axe-core (installed by ``make setup`` from npm) to check every page.
 
-Chromium, Redis and the sandbox are required: without them these tests skip on a laptop but
-fail when ``CI=true``.
+Chromium, Redis, axe-core and the sandbox are required: without them these tests skip on a
+laptop but fail when ``CI=true``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from tests.conftest import service_missing
+from tests.conftest import TEST_REDIS_URL, service_missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ROOT = Path(__file__).resolve().parents[2]
+AXE_CORE = ROOT / "build" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
+# Screenshots of every page and state, for people to look at (gitignored).
+SCREENSHOTS = ROOT / "build" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# The policy the gateway's security middleware sends; the browser tests add it to every page
+# of the gateway so that a page relying on inline script or style fails here.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
 
 
 @pytest.fixture
@@ -70,10 +85,14 @@ def gateway_url(
     stop()
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
+def _chromium_or_skip() -> None:
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         service_missing(f"no Chromium at {CHROMIUM} (make chromium installs it)")
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    _chromium_or_skip()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
@@ -86,3 +105,75 @@ def page() -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+# ---- the whole system, for the walks through the dashboard ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Sandbox, gateway, fetcher and uploader as processes, shared by one module's tests.
+
+    Each test uses its own sandbox members, so they do not meet.
+    """
+    from tests.e2e.harness import logs, start_system
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        service_missing(f"Redis is not reachable at {TEST_REDIS_URL}: {error}")
+    client.flushdb()
+    directory = tmp_path_factory.mktemp("system")
+    running = start_system(
+        database_url=f"sqlite:///{directory}/browser.sqlite3",
+        redis_url=TEST_REDIS_URL,
+        log_dir=directory / "logs",
+        extra_env={"STALE_AFTER": "4d"},
+    )
+    try:
+        yield running
+    finally:
+        running.services.stop()
+        client.flushdb()
+        client.close()
+        if os.environ.get("BROWSER_TEST_LOGS"):
+            print(logs(directory / "logs"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _chromium_or_skip()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        service_missing(f"playwright not installed: {error}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE_CORE.exists():
+        service_missing(f"axe-core is not installed at {AXE_CORE} (make setup installs it)")
+    return AXE_CORE.read_text()
+
+
+def with_csp(context: Any, origin: str) -> None:
+    """Send the gateway's pages with the production Content-Security-Policy."""
+
+    def add_policy(route: Any) -> None:
+        request = route.request
+        if request.resource_type != "document" or not request.url.startswith(origin):
+            route.fallback()
+            return
+        response = route.fetch(max_redirects=0)
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": CSP}
+        )
+
+    context.route("**/*", add_policy)

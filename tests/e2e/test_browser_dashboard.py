@@ -42,7 +42,7 @@ def test_a_person_clicks_through_to_their_synced_data(system: System, tmp_path: 
         # The dashboard updates itself (it polls /api/status) until the file is written.
         expect(page.locator("#sync-headline")).to_contain_text("Up to date", timeout=90_000)
         page.reload()
-        expect(page.locator("#coverage")).to_contain_text("-W")
+        expect(page.locator("#coverage")).to_contain_text(" to ")
         expect(page.locator("#file-size")).not_to_have_text("—")
         expect(page.get_by_role("button", name="Delete my data")).to_be_visible()
         page.screenshot(path=str(tmp_path / "synced-dashboard.png"), full_page=True)

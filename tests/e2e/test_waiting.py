@@ -34,7 +34,8 @@ def test_history_larger_than_a_budget_completes_across_resets(system: System) ->
 
     waits = [s for s in states if s["state"] == "waiting"]
     assert waits, "the sync never waited for GitHub"
-    assert waits[0]["waiting_until"] and "Waiting for GitHub until" in waits[0]["headline"]
+    assert waits[0]["waiting_until"]
+    assert "Paused for GitHub's rate limit until" in waits[0]["headline"]
     progress = [s["weeks_done"] for s in states if s["state"] in ("syncing", "waiting")]
     assert progress == sorted(progress), "progress went backwards"
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
-from gateway.status import format_duration, format_size, grants_private, sync_status
+from gateway.status import (
+    When,
+    format_duration,
+    format_size,
+    grants_private,
+    sync_status,
+    text_of,
+)
 from shared.db import Member
 from shared.syncstate import SyncState
 
@@ -33,7 +41,8 @@ def test_syncing_shows_progress_in_weeks_and_percent() -> None:
         cooldown_s=HOUR_S,
     )
     assert status.percent == 25
-    assert status.headline == "Syncing: 30 of 120 weeks (25%)."
+    assert status.headline == "Syncing your GitHub history."
+    assert status.progress_text == "30 of 120 weeks (25%)"
     assert not status.can_sync_now
     assert status.sync_blocked_reason == "A sync is already under way."
 
@@ -44,8 +53,46 @@ def test_waiting_names_the_time_github_resets() -> None:
         now=NOW,
         cooldown_s=HOUR_S,
     )
-    assert status.headline == "Waiting for GitHub until 12:35 UTC (rate limit)."
+    assert status.headline == "Paused for GitHub's rate limit until 12:35 UTC."
+    assert status.detail == (
+        "Nothing is in your file yet; the sync resumes by itself at 12:35 UTC."
+    )
     assert status.waiting_until == "2026-11-22T12:35:00+00:00"
+    # The page shows the moment as a <time> the browser puts in the member's zone.
+    [moment] = [part for part in status.headline_words if isinstance(part, When)]
+    assert (moment.iso, moment.style) == ("2026-11-22T12:35:00Z", "time")
+
+
+def test_waiting_with_partial_data_says_what_the_file_holds_already() -> None:
+    status = sync_status(
+        member(
+            sync_state=SyncState.WAITING,
+            waiting_until=NOW + dt.timedelta(minutes=35),
+            coverage_first_week="2016-W01",
+            coverage_last_week="2019-W20",
+            last_uploaded_at=NOW - dt.timedelta(minutes=1),
+        ),
+        now=NOW,
+        cooldown_s=HOUR_S,
+    )
+    assert status.detail == (
+        "Partial data uploaded: your file covers 4 Jan 2016 to 19 May 2019; "
+        "the sync resumes by itself at 12:35 UTC."
+    )
+
+
+def test_the_file_of_this_week_ends_the_day_it_was_written() -> None:
+    status = sync_status(
+        member(
+            sync_state=SyncState.DONE,
+            coverage_first_week="2026-W01",
+            coverage_last_week="2026-W47",  # Monday 16 to Sunday 22 November
+            last_uploaded_at=dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.UTC),
+        ),
+        now=NOW,
+        cooldown_s=HOUR_S,
+    )
+    assert text_of(status.coverage_words) == "29 Dec 2025 to 18 Nov 2026"
 
 
 def test_cooldown_refuses_and_says_how_long() -> None:
@@ -85,7 +132,7 @@ def test_sync_refused_when_it_cannot_help(fields: dict[str, object], reason: str
     assert status.sync_blocked_reason == reason
 
 
-def test_done_reports_last_sync_and_coverage() -> None:
+def test_done_reports_coverage_and_the_next_refresh() -> None:
     status = sync_status(
         member(
             sync_state=SyncState.DONE,
@@ -97,8 +144,10 @@ def test_done_reports_last_sync_and_coverage() -> None:
         ),
         now=NOW,
         cooldown_s=HOUR_S,
+        stale_after_s=4 * 86400,
     )
-    assert status.headline == "Up to date: last synced 2026-11-22 12:00 UTC."
+    assert status.headline == "Up to date."
+    assert status.detail == "Your file is refreshed automatically; next around 26 Nov 2026."
     assert status.coverage == {
         "first_week": "2019-W02",
         "last_week": "2026-W47",
@@ -107,17 +156,61 @@ def test_done_reports_last_sync_and_coverage() -> None:
     body = status.as_json()
     assert body["last_synced_at"] == "2026-11-22T12:00:00+00:00"
     assert body["file_size"] == 2048
+    json.dumps(body)  # the /api/status body is plain JSON
 
 
-def test_error_keeps_the_detail() -> None:
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "Sync failed, will retry.",
+        "Sync failed, will retry: HTTPConnectionPool(host='127.0.0.1', port=8900): Read timed out",
+        "Traceback (most recent call last): ...",
+        "",
+    ],
+)
+def test_an_error_is_told_in_plain_words_and_never_locks_sync_now(stored: str) -> None:
     status = sync_status(
-        member(sync_state=SyncState.ERROR, sync_detail="Open Humans upload failed"),
+        member(
+            sync_state=SyncState.ERROR,
+            sync_detail=stored,
+            sync_requested_at=NOW - dt.timedelta(minutes=2),  # well inside the hour
+        ),
         now=NOW,
         cooldown_s=HOUR_S,
     )
-    assert status.headline == "The last sync failed."
-    assert status.detail == "Open Humans upload failed"
+    assert status.headline == "The last sync ran into a problem."
+    assert "retried automatically" in status.detail
+    assert "127.0.0.1" not in status.detail and "Traceback" not in status.detail
     assert status.can_sync_now
+    assert status.cooldown_remaining_s == 0
+
+
+@pytest.mark.parametrize("state", list(SyncState))
+def test_every_state_has_words_and_no_internal_detail(state: SyncState) -> None:
+    status = sync_status(
+        member(
+            sync_state=state,
+            sync_detail="GitHub core limit reached http://127.0.0.1:8900/github-api",
+            waiting_until=NOW,
+            last_synced_at=NOW,
+        ),
+        now=NOW,
+        cooldown_s=HOUR_S,
+    )
+    assert status.headline.endswith(".")
+    assert "127.0.0.1" not in status.headline + status.detail
+    assert "State:" not in status.headline
+
+
+def test_the_version_changes_with_the_content_not_with_progress() -> None:
+    def version(**fields: object) -> str:
+        return sync_status(member(**fields), now=NOW, cooldown_s=HOUR_S).version
+
+    syncing = {"sync_state": SyncState.SYNCING, "weeks_total": 100}
+    assert version(**syncing, weeks_done=10) == version(**syncing, weeks_done=60)
+    assert version(**syncing) != version(sync_state=SyncState.UPLOADING)
+    done = {"sync_state": SyncState.DONE, "coverage_first_week": "2024-W01"}
+    assert version(**done, file_size=10) != version(**done, file_size=20)
 
 
 def test_scopes_with_repo_mean_private_access() -> None:
