@@ -27,13 +27,7 @@ from graphql import (
 from sandbox.data import Member, Repo
 from sandbox.github_gate import ApiCall, ApiResult
 from sandbox.graphql_schema import load_schema, query_cost
-from sandbox.truth import (
-    daily_counts,
-    visible_commits,
-    visible_issues,
-    visible_pull_requests,
-    visible_reviews,
-)
+from sandbox.truth import counted_commits, counted_items, daily_counts, occurred_at
 from shared.activity import parse_timestamp, utc_timestamp
 
 MAX_PAGE = 100  # GitHub's limit on first/last
@@ -56,9 +50,19 @@ def _error(message: str, type_: str | None = None) -> GraphQLError:
 class Context:
     call: ApiCall
     now: dt.datetime
+    _pushed: dict[int, dt.datetime] | None = None
 
     def can_see_private(self, member: Member) -> bool:
         return self.call.token.can_read_private and member.id == self.call.member.id
+
+    def pushed_at(self, repo: Repo) -> dt.datetime:
+        """The repository's last push: its newest commit, else its creation."""
+        if self._pushed is None:
+            self._pushed = {}
+            for member in (self.call.member,):
+                for commit in member.commits_until(self.now):
+                    self._pushed[commit.repo.id] = commit.committed_at  # sorted: last wins
+        return max(self._pushed.get(repo.id, repo.created_at), repo.created_at)
 
 
 def _cursor(index: int) -> str:
@@ -134,25 +138,26 @@ def _connection_field(
     return resolve
 
 
-def repository_obj(repo: Repo, has_commits: bool = True) -> Obj:
+def repository_obj(repo: Repo, ctx: Context) -> Obj:
+    """The repository as GitHub describes it at ``ctx.now`` (its current name)."""
     return {
         "__typename": "Repository",
         "id": "R_" + base64.b64encode(str(repo.id).encode()).decode(),
         "databaseId": repo.id,
-        "name": repo.name,
-        "nameWithOwner": repo.full_name,
+        "name": repo.name_at(ctx.now),
+        "nameWithOwner": repo.full_name_at(ctx.now),
         "isPrivate": repo.private,
         "isFork": repo.fork,
-        "url": repo.html_url,
+        "url": repo.html_url_at(ctx.now),
         "createdAt": _ts(repo.created_at),
+        "pushedAt": _ts(ctx.pushed_at(repo)),
+        "updatedAt": _ts(ctx.pushed_at(repo)),
         "description": repo.description,
         "owner": {
-            "__typename": "Organization" if repo.owner.endswith("-org") else "User",
-            "login": repo.owner,
+            "__typename": "Organization" if repo.owner_at(ctx.now).endswith("-org") else "User",
+            "login": repo.owner_at(ctx.now),
         },
-        "defaultBranchRef": {"__typename": "Ref", "name": repo.default_branch}
-        if has_commits
-        else None,
+        "defaultBranchRef": {"__typename": "Ref", "name": repo.default_branch},
         "visibility": "PRIVATE" if repo.private else "PUBLIC",
     }
 
@@ -177,7 +182,7 @@ def _span(args: dict[str, Any], now: dt.datetime) -> tuple[dt.datetime, dt.datet
 
 
 def _calendar(member: Member, ctx: Context, start: dt.datetime, to: dt.datetime) -> Obj:
-    counts = daily_counts(member, ctx.now)
+    counts = daily_counts(member, ctx.now, can_read_private=ctx.can_see_private(member))
     day, last = start.date(), to.date()
     weeks: list[Obj] = []
     total = 0
@@ -228,6 +233,7 @@ def _calendar(member: Member, ctx: Context, start: dt.datetime, to: dt.datetime)
 
 
 def contributions_collection(member: Member, ctx: Context, args: dict[str, Any]) -> Obj:
+    """The member's contributions in [from, to]: commits on their author date, as GitHub counts."""
     start, to = _span(args, ctx.now)
     private_ok = ctx.can_see_private(member)
 
@@ -237,12 +243,14 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
     def shown(repo: Repo) -> bool:
         return private_ok or not repo.private
 
-    commits = [c for c in visible_commits(member, ctx.now) if inside(c.committed_at)]
-    prs = [p for p in visible_pull_requests(member, ctx.now) if inside(p.created_at)]
-    issues = [i for i in visible_issues(member, ctx.now) if inside(i.created_at)]
-    reviews = [r for r in visible_reviews(member, ctx.now) if inside(r.submitted_at)]
+    commits = [c for c in counted_commits(member, ctx.now) if inside(c.authored_at)]
+    prs = [p for p in counted_items(member.pull_requests, ctx.now) if inside(p.created_at)]
+    issues = [i for i in counted_items(member.issues, ctx.now) if inside(i.created_at)]
+    reviews = [r for r in counted_items(member.reviews, ctx.now) if inside(r.submitted_at)]
     everything: list[Any] = [*commits, *prs, *issues, *reviews]
-    restricted = sum(1 for item in everything if not shown(item.repo))
+    # GitHub: "Only non-zero when the user has chosen to share their private contribution counts."
+    hidden = sum(1 for item in everything if not shown(item.repo))
+    restricted = hidden if member.shows_private_counts else 0
     commits = [c for c in commits if shown(c.repo)]
     prs = [p for p in prs if shown(p.repo)]
     issues = [i for i in issues if shown(i.repo)]
@@ -252,7 +260,7 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
     per_repo: dict[int, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
     repos: dict[int, Repo] = {}
     for commit in commits:
-        per_repo[commit.repo.id][commit.committed_at.date()] += 1
+        per_repo[commit.repo.id][commit.authored_at.date()] += 1
         repos[commit.repo.id] = commit.repo
 
     def by_repository(_info: GraphQLResolveInfo, maxRepositories: int = 25) -> list[Obj]:  # noqa: N803
@@ -262,12 +270,15 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
                 "INVALID_ARGUMENTS",
             )
         ranked = sorted(
-            per_repo, key=lambda rid: (-sum(per_repo[rid].values()), repos[rid].full_name)
+            per_repo,
+            key=lambda rid: (-sum(per_repo[rid].values()), repos[rid].full_name_at(ctx.now)),
         )[: max(0, maxRepositories)]
         out = []
         for rid in ranked:
             repo = repos[rid]
-            repo_obj = repository_obj(repo)
+            repo_obj = repository_obj(repo, ctx)
+            url = repo.html_url_at(ctx.now)
+            path = f"/{repo.full_name_at(ctx.now)}/commits?author={member.login}"
             days = sorted(per_repo[rid].items(), reverse=True)  # newest first
             nodes = [
                 {
@@ -277,8 +288,8 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
                     "isRestricted": False,
                     "repository": repo_obj,
                     "user": user_ref,
-                    "url": f"{repo.html_url}/commits?author={member.login}",
-                    "resourcePath": f"/{repo.full_name}/commits?author={member.login}",
+                    "url": f"{url}/commits?author={member.login}",
+                    "resourcePath": path,
                 }
                 for day, count in days
             ]
@@ -286,8 +297,8 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
                 {
                     "__typename": "CommitContributionsByRepository",
                     "repository": repo_obj,
-                    "url": f"{repo.html_url}/commits?author={member.login}",
-                    "resourcePath": f"/{repo.full_name}/commits?author={member.login}",
+                    "url": f"{url}/commits?author={member.login}",
+                    "resourcePath": path,
                     # GitHub: "the total count of commits across days and repositories".
                     "contributions": _connection_field(
                         "contributions", nodes, total_count=sum(per_repo[rid].values())
@@ -303,12 +314,12 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
             "databaseId": item.id,
             "number": item.number,
             "title": item.title,
-            "url": item.html_url,
+            "url": item.html_url_at(ctx.now),
             "state": item.state,
             "createdAt": _ts(item.created_at),
             "merged": item.state == "MERGED",
             "closed": item.state != "OPEN",
-            "repository": repository_obj(item.repo),
+            "repository": repository_obj(item.repo, ctx),
             "author": user_ref,
         }
 
@@ -318,7 +329,7 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
             "occurredAt": _ts(occurred),
             "isRestricted": False,
             "user": user_ref,
-            "repository": repository_obj(repo),
+            "repository": repository_obj(repo, ctx),
             **extra,
         }
 
@@ -329,7 +340,7 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
             i.created_at,
             i.repo,
             issue=issue_obj(i, "Issue"),
-            url=i.html_url,
+            url=i.html_url_at(ctx.now),
         )
         for i in sorted(issues, key=lambda i: i.created_at, **newest_first)
     ]
@@ -339,7 +350,7 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
             p.created_at,
             p.repo,
             pullRequest=issue_obj(p, "PullRequest"),
-            url=p.html_url,
+            url=p.html_url_at(ctx.now),
         )
         for p in sorted(prs, key=lambda p: p.created_at, **newest_first)
     ]
@@ -349,8 +360,8 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
             "__typename": "PullRequest",
             "number": r.pull_request,
             "title": r.pull_request_title,
-            "url": f"{r.repo.html_url}/pull/{r.pull_request}",
-            "repository": repository_obj(r.repo),
+            "url": f"{r.repo.html_url_at(ctx.now)}/pull/{r.pull_request}",
+            "repository": repository_obj(r.repo, ctx),
         }
         review_nodes.append(
             contribution(
@@ -358,24 +369,25 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
                 r.submitted_at,
                 r.repo,
                 pullRequest=pull,
-                url=r.html_url,
+                url=r.html_url_at(ctx.now),
                 pullRequestReview={
                     "__typename": "PullRequestReview",
                     "id": f"PRR_{r.id}",
                     "databaseId": r.id,
-                    "url": r.html_url,
+                    "url": r.html_url_at(ctx.now),
                     "state": r.state,
                     "submittedAt": _ts(r.submitted_at),
                     "createdAt": _ts(r.submitted_at),
                     "pullRequest": pull,
-                    "repository": repository_obj(r.repo),
+                    "repository": repository_obj(r.repo, ctx),
                     "author": user_ref,
                 },
             )
         )
-    all_days = daily_counts(member, ctx.now)
+    all_days = daily_counts(member, ctx.now, can_read_private=private_ok)
     any_in_range = any(start.date() <= d <= to.date() and n for d, n in all_days.items())
-    first_year = member.created_at.year
+    # Years from the first contribution (which may precede the account) to now.
+    first_year = min([member.created_at.year, *(day.year for day in all_days)])
     return {
         "__typename": "ContributionsCollection",
         "startedAt": _ts(start),
@@ -403,6 +415,57 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
     }
 
 
+# GitHub's repositoriesContributedTo lists repositories "recently" contributed to: the last year.
+RECENT = dt.timedelta(days=365)
+ALL_CONTRIBUTION_TYPES = ("COMMIT", "ISSUE", "PULL_REQUEST", "PULL_REQUEST_REVIEW", "REPOSITORY")
+_REPOSITORY_ORDER: dict[str, Callable[[Repo, Context], Any]] = {
+    "CREATED_AT": lambda repo, _ctx: repo.created_at,
+    "UPDATED_AT": lambda repo, ctx: ctx.pushed_at(repo),
+    "PUSHED_AT": lambda repo, ctx: ctx.pushed_at(repo),
+    "NAME": lambda repo, ctx: repo.name_at(ctx.now).lower(),
+    "STARGAZERS": lambda repo, _ctx: repo.id % 17,
+}
+
+
+def repositories_contributed_to(member: Member, ctx: Context, args: dict[str, Any]) -> Obj:
+    """Repositories with the member's contributions of the given types in the last year."""
+    types = set(args.get("contributionTypes") or ALL_CONTRIBUTION_TYPES)
+    since = ctx.now - RECENT
+    found: dict[int, Repo] = {}
+
+    def add(repo: Repo, when: dt.datetime) -> None:
+        if since <= when <= ctx.now:
+            found[repo.id] = repo
+
+    if "COMMIT" in types:
+        for commit in counted_commits(member, ctx.now):
+            add(commit.repo, commit.authored_at)
+    for kind, items in (
+        ("ISSUE", member.issues),
+        ("PULL_REQUEST", member.pull_requests),
+        ("PULL_REQUEST_REVIEW", member.reviews),
+    ):
+        if kind in types:
+            for item in counted_items(items, ctx.now):
+                add(item.repo, occurred_at(item))
+    if "REPOSITORY" in types:
+        for repo in member.repos:
+            if repo.exists_at(ctx.now):
+                add(repo, repo.created_at)
+    repos = [
+        repo
+        for repo in found.values()
+        if (args.get("includeUserRepositories") or repo.owner_at(ctx.now) != member.login)
+        and (ctx.can_see_private(member) or not repo.private)
+        and args.get("privacy") in (None, "PRIVATE" if repo.private else "PUBLIC")
+    ]
+    order = args.get("orderBy") or {"field": "CREATED_AT", "direction": "ASC"}
+    key = _REPOSITORY_ORDER[order["field"]]
+    repos.sort(key=lambda repo: (key(repo, ctx), repo.id), reverse=order["direction"] == "DESC")
+    nodes = [repository_obj(repo, ctx) for repo in repos]
+    return connection("repositoriesContributedTo", nodes, args)
+
+
 def user_obj(member: Member, ctx: Context) -> Obj:
     return {
         "__typename": "User",
@@ -414,6 +477,9 @@ def user_obj(member: Member, ctx: Context) -> Obj:
         "createdAt": _ts(member.created_at),
         "url": f"https://github.com/{member.login}",
         "contributionsCollection": lambda _info, **args: contributions_collection(
+            member, ctx, args
+        ),
+        "repositoriesContributedTo": lambda _info, **args: repositories_contributed_to(
             member, ctx, args
         ),
     }
