@@ -19,15 +19,21 @@ import redis
 from peewee import EXCLUDED
 
 from fetcher.bucketing import bucket_weeks, commit_record
-from fetcher.contributions import fetch_period
+from fetcher.contributions import fetch_period, first_contribution_day, pushed_since
 from fetcher.coverage import last_complete_week
-from fetcher.planner import CommitListing, first_week_to_fetch, periods, plan_listings
+from fetcher.planner import (
+    CommitListing,
+    first_week_to_fetch,
+    history_start,
+    periods,
+    plan_listings,
+)
 from fetcher.progress import Plan, SyncProgress, listing_key
 from shared import keys, queues
 from shared.activity import Commit, parse_timestamp, utc_timestamp
 from shared.db import Member, StagedWeek, db, transition, utcnow
 from shared.errors import RateLimited, TokenRevoked
-from shared.github.client import EtagCache, GitHubClient, NotFound
+from shared.github.client import EtagCache, GitHubClient, GitHubUser, NotFound
 from shared.github.ratelimit import RateLimiter
 from shared.isoweek import IsoWeek
 from shared.logging import get_logger
@@ -131,8 +137,11 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         log.warning("github_token_revoked", member_id=member_id)
         return Outcome("revoked")
     except Exception as error:
-        # Dramatiq retries with back-off; what was staged stays staged.
+        # Dramatiq retries with back-off; what was staged stays staged, and goes to the member
+        # now: a failure that keeps coming back never withholds the history read before it.
         transition(member_id, SyncState.ERROR, sync_detail=f"Sync failed, will retry: {error}")
+        if StagedWeek.select().where(StagedWeek.member == member_id).exists():
+            queues.send_upload(member_id)
         raise
     transition(member_id, SyncState.UPLOADING, last_synced_at=utcnow())
     queues.send_upload(member_id)
@@ -176,13 +185,17 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
         Member.update(
             github_id=user.id, github_login=user.login, github_created_at=user.created_at
         ).where(Member.id == member.id).execute()
-    first = first_week_to_fetch(
-        account_created=IsoWeek.of(user.created_at),
-        last_complete_week=last_complete_week(member, runtime),
-    )
+    progress = SyncProgress(runtime.redis, member.id)
+    held = last_complete_week(member, runtime)
+    start = _history_start(client, user, held, progress)
+    first = first_week_to_fetch(history_start=start, last_complete_week=held)
     current = IsoWeek.of(client.server_now())
     # Progress counts the member's whole history, so that it never goes backwards on a resume.
-    weeks_total = sum(1 for _ in IsoWeek.of(user.created_at).until(current))
+    known = [
+        start,
+        *([IsoWeek.parse(member.coverage_first_week)] if member.coverage_first_week else []),
+    ]
+    weeks_total = sum(1 for _ in min(known).until(current))
     weeks_held = weeks_total - sum(1 for _ in first.until(current))
     Member.update(weeks_total=weeks_total, weeks_done=weeks_held).where(
         Member.id == member.id
@@ -192,23 +205,34 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     )
     # GitHub's time before any data request: activity after it belongs to the next sync. A
     # resumed sync keeps the plan (and this time) of the run it continues.
-    progress = SyncProgress(runtime.redis, member.id)
     plan = progress.resume_or_start(Plan(first=first, last=current, fetched_at=client.server_now()))
     sync_periods = periods(plan.first, plan.last)
     contributions = []
-    for index, (start, end) in enumerate(sync_periods):
+    for index, (period_start, period_end) in enumerate(sync_periods):
         period = progress.period(index)
         if period is None:
             period = fetch_period(
-                client, login=user.login, starts_at=start.starts_at, ends_at=end.ends_at
+                client,
+                login=user.login,
+                starts_at=period_start.starts_at,
+                ends_at=period_end.ends_at,
+                answers=progress,
+                with_pushed=index == len(sync_periods) - 1,
             )
             progress.save_period(index, period)
         contributions.append(period)
-    listings = plan_listings([period.repositories for period in contributions])
+    pushed = pushed_since(
+        client,
+        login=user.login,
+        since=plan.first.starts_at,
+        answers=progress,
+        first_page=contributions[-1].pushed,
+    )
+    listings = plan_listings([period.repositories for period in contributions], also=pushed)
     commits_by_period: dict[int, list[Commit]] = defaultdict(list)
     staged = 0
     period_ends = [end.ends_at for _, end in sync_periods]
-    for index, (start, end) in enumerate(sync_periods):
+    for index, (period_start, period_end) in enumerate(sync_periods):
         for listing in (listing for listing in listings if listing.first_period == index):
             for commit in _read_listing(
                 client, listing, sync_periods, user.login, progress, member.id
@@ -217,9 +241,9 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
                 at = bisect.bisect_right(period_ends, parse_timestamp(commit["committed_at"]))
                 if listing.first_period <= at <= listing.last_period:
                     commits_by_period[at].append(commit)
-        weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
+        weeks = [week for week in period_start.until(period_end) if week >= first]
         period_commits = commits_by_period.pop(index, [])
-        if weeks:
+        if weeks:  # the others are staged already
             _stage(
                 member.id,
                 bucket_weeks(
@@ -232,6 +256,23 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     return staged
 
 
+def _history_start(
+    client: GitHubClient, user: GitHubUser, held: IsoWeek | None, progress: SyncProgress
+) -> IsoWeek:
+    """Where the member's history begins: asked of GitHub only while the file holds nothing.
+
+    GitHub counts commits dated before the account existed (a history pushed later) on their
+    author date, so the history starts with the first contribution GitHub counts.
+    """
+    account = IsoWeek.of(user.created_at)
+    if held is not None:
+        return min(account, held)
+    first_day = first_contribution_day(
+        client, login=user.login, account_created=user.created_at, answers=progress
+    )
+    return history_start(account_created=account, first_contribution=first_day)
+
+
 def _read_listing(
     client: GitHubClient,
     listing: CommitListing,
@@ -240,24 +281,35 @@ def _read_listing(
     progress: SyncProgress,
     member_id: int,
 ) -> list[Commit]:
-    """Every commit of one listing, resuming from what an earlier run of this sync read."""
+    """Every commit of one listing, resuming from the pages an earlier run of this sync read.
+
+    A repository GitHub no longer serves (deleted, taken down, blocked for this token) costs
+    its own commits only: the listing ends there and the sync goes on.
+    """
     since = sync_periods[listing.first_period][0].starts_at
     until = sync_periods[listing.last_period][1].ends_at - dt.timedelta(seconds=1)
     key = listing_key(listing.repository, utc_timestamp(since), utc_timestamp(until))
-    done = progress.done(key)
-    if done is not None:
-        return done
-    start_url, commits = progress.partial(key) or (None, [])
+    read = progress.listing(key)
+    if read.finished:
+        return read.commits
+    commits, page_index, finished = list(read.commits), read.pages, False
     try:
         for page, next_url in client.iter_commit_pages(
-            listing.repository, author=login, since=since, until=until, start_url=start_url
+            listing.repository, author=login, since=since, until=until, start_url=read.next_url
         ):
-            commits.extend(commit_record(raw, listing.repository) for raw in page)
-            if next_url:
-                progress.save_partial(key, next_url, commits)
-    except NotFound:
-        log.info("repository_not_visible", member_id=member_id, repository=listing.repository)
-    progress.save_done(key, commits)
+            records = [commit_record(raw, listing.repository) for raw in page]
+            commits.extend(records)
+            progress.save_page(key, page_index, records, next_url)
+            page_index, finished = page_index + 1, next_url is None
+    except NotFound as error:
+        log.warning(
+            "repository_unavailable",
+            member_id=member_id,
+            repository=listing.repository,
+            error=str(error),
+        )
+    if not finished:  # unavailable, or empty (409: no page at all)
+        progress.save_page(key, page_index, [], None)
     return commits
 
 

@@ -11,41 +11,40 @@ CREATED = IsoWeek(2015, 10)
 
 
 def test_a_new_member_starts_at_the_account_week() -> None:
-    assert first_week_to_fetch(account_created=CREATED, last_complete_week=None) == CREATED
+    assert first_week_to_fetch(history_start=CREATED, last_complete_week=None) == CREATED
 
 
 def test_after_a_complete_week_the_next_week_is_first() -> None:
-    first = first_week_to_fetch(account_created=CREATED, last_complete_week=IsoWeek(2024, 52))
+    first = first_week_to_fetch(history_start=CREATED, last_complete_week=IsoWeek(2024, 52))
     assert first == IsoWeek(2025, 1)
-    first = first_week_to_fetch(account_created=CREATED, last_complete_week=IsoWeek(2020, 53))
+    first = first_week_to_fetch(history_start=CREATED, last_complete_week=IsoWeek(2020, 53))
     assert first == IsoWeek(2021, 1)
 
 
 def test_the_horizon_limits_how_far_back_a_new_member_goes() -> None:
     horizon = IsoWeek(2020, 1)
     assert (
-        first_week_to_fetch(account_created=CREATED, last_complete_week=None, horizon=horizon)
+        first_week_to_fetch(history_start=CREATED, last_complete_week=None, horizon=horizon)
         == horizon
     )
     # An account younger than the horizon still starts at its own first week.
     young = IsoWeek(2022, 5)
     assert (
-        first_week_to_fetch(account_created=young, last_complete_week=None, horizon=horizon)
-        == young
+        first_week_to_fetch(history_start=young, last_complete_week=None, horizon=horizon) == young
     )
 
 
 def test_a_complete_week_before_the_horizon_is_ignored() -> None:
     horizon = IsoWeek(2020, 1)
     first = first_week_to_fetch(
-        account_created=CREATED, last_complete_week=IsoWeek(2018, 5), horizon=horizon
+        history_start=CREATED, last_complete_week=IsoWeek(2018, 5), horizon=horizon
     )
     assert first == horizon
 
 
 def test_a_complete_week_after_the_horizon_wins() -> None:
     first = first_week_to_fetch(
-        account_created=CREATED, last_complete_week=IsoWeek(2023, 7), horizon=IsoWeek(2020, 1)
+        history_start=CREATED, last_complete_week=IsoWeek(2023, 7), horizon=IsoWeek(2020, 1)
     )
     assert first == IsoWeek(2023, 8)
 
