@@ -13,7 +13,7 @@ import redis
 from peewee import fn
 
 from shared.crypto import TokenCipher
-from shared.db import Member, StagedWeek, connection, db, transition, utcnow
+from shared.db import Member, StagedWeek, connection, transition, utcnow, write_transaction
 from shared.erasure import forget_redis_state
 from shared.logging import get_logger
 from shared.openhumans.tokens import store_tokens
@@ -36,7 +36,7 @@ def upsert_openhumans_member(
     A member who had to log in again because their refresh token stopped working gets their
     pending sync queued again, since staged weeks may be waiting for upload.
     """
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
         created = member is None
         if member is None:
@@ -69,7 +69,7 @@ def connect_github(
     cipher: TokenCipher,
 ) -> Member | None:
     """Store the member's GitHub connection and queue their first sync; None if they are gone."""
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.id == member_id)
         if member is None:
             return None
@@ -106,7 +106,7 @@ def request_sync(member: Member) -> None:
 
 def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
     """Forget the GitHub token, account and staged weeks; the Open Humans file stays."""
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.id == member_id)
         if member is None:
             return
@@ -152,7 +152,7 @@ def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
 
     A fetcher or uploader that later receives a message for this member finds no row and stops.
     """
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
         if member is None:
             return False
