@@ -267,6 +267,9 @@ def _history_start(
     account = IsoWeek.of(user.created_at)
     if held is not None:
         return min(account, held)
+    unfinished = progress.stored_plan()
+    if unfinished is not None and unfinished.last == IsoWeek.of(client.server_now()):
+        return unfinished.first  # asked by the run this one resumes
     first_day = first_contribution_day(
         client, login=user.login, account_created=user.created_at, answers=progress
     )

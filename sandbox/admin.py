@@ -16,7 +16,7 @@ from sandbox.data import PROFILES
 from sandbox.faults import KINDS, STATE_FAULTS, UPLOAD_STEPS
 from sandbox.state import SandboxState, parse_scopes, state_of
 from sandbox.truth import ground_truth, raw_events
-from shared.activity import utc_timestamp
+from shared.activity import parse_timestamp, utc_timestamp
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -159,12 +159,18 @@ async def truth(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    """The member's raw events up to now, uninterpreted: tests derive their truth from these."""
+    """The member's raw events up to now (or ``until``, to plan a test), uninterpreted: tests
+    derive their truth from these."""
     state = state_of(request)
     member = state.directory.get(request.path_params["login"])
     if member is None:
         return _bad("unknown login", 404)
-    return JSONResponse(raw_events(member, state.clock.now()))
+    until = request.query_params.get("until")
+    try:
+        when = parse_timestamp(until) if until else state.clock.now()
+    except ValueError:
+        return _bad("until must be an ISO 8601 date-time")
+    return JSONResponse(raw_events(member, when))
 
 
 async def change_repo(request: Request) -> Response:
