@@ -82,9 +82,7 @@ def test_connecting_github_never_fails_while_syncs_write(sqlite_system: System) 
             statuses: list[tuple[int | str, str]] = []
             for _ in range(CONNECTIONS):
                 try:
-                    page = member.get(
-                        f"{system.gateway_url}/github/connect", params={"private": 1}
-                    )
+                    page = member.get(f"{system.gateway_url}/github/connect", params={"private": 1})
                     answer = submit_authorize_form(member, page, login=LOGIN)
                 except httpx.HTTPError as error:  # the gateway dropped the connection
                     statuses.append(("no answer", str(error)))

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from fetcher.planner import MAX_PERIOD_WEEKS, first_week_to_fetch, latest, periods
+from fetcher.planner import (
+    MAX_PERIOD_WEEKS,
+    CommitListing,
+    first_week_to_fetch,
+    history_start,
+    latest,
+    periods,
+    plan_listings,
+)
 from shared.isoweek import IsoWeek
 
 CREATED = IsoWeek(2015, 10)
@@ -85,3 +95,30 @@ def test_latest_ignores_missing_weeks() -> None:
     assert latest(None, IsoWeek(2024, 1), IsoWeek(2023, 52), None) == IsoWeek(2024, 1)
     assert latest(None, None) is None
     assert latest() is None
+
+
+def test_history_starts_with_the_first_contribution_when_it_precedes_the_account() -> None:
+    assert history_start(account_created=CREATED, first_contribution=None) == CREATED
+    early = dt.date(2012, 3, 14)
+    assert history_start(account_created=CREATED, first_contribution=early) == IsoWeek.of(early)
+    later = CREATED.next().start  # after the account: the account's week still comes first
+    assert history_start(account_created=CREATED, first_contribution=later) == CREATED
+
+
+def test_listings_run_from_the_period_before_the_first_commit_to_the_last_period() -> None:
+    # Commits authored in periods 2 and 4 of six: committed up to the sync's end, or (a wrong
+    # clock) a little before their author date.
+    listings = plan_listings([{}, {}, {"o/r": 3}, {}, {"o/r": 2}, {}])
+    assert listings == [CommitListing("o/r", 1, 5, 5)]
+    assert plan_listings([{"o/r": 1}, {}]) == [CommitListing("o/r", 0, 1, 1)]
+
+
+def test_listings_are_cut_where_they_would_exceed_the_commit_limit() -> None:
+    listings = plan_listings([{"o/r": 600}, {"o/r": 600}, {}, {"o/r": 10}], max_commits=1000)
+    assert listings == [CommitListing("o/r", 0, 0, 600), CommitListing("o/r", 1, 3, 610)]
+
+
+def test_repositories_pushed_without_commits_authored_in_the_sync_are_listed_throughout() -> None:
+    listings = plan_listings([{"o/a": 1}, {}], also={"o/pushed", "o/a"})
+    assert listings == [CommitListing("o/a", 0, 1, 1), CommitListing("o/pushed", 0, 1, 0)]
+    assert listings[1].pages == 1
