@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 # How far past the anchor activity is generated: enough for long benchmarks with a fast clock.
 FUTURE_DAYS = 730
@@ -293,13 +294,37 @@ class Member:
     reviews: list[ReviewEvent]  # sorted by submitted_at
     shows_private_counts: bool = True
     _commit_times: list[float] = field(default_factory=list, repr=False)
+    _authored: list[CommitEvent] = field(default_factory=list, repr=False)
+    _authored_times: list[float] = field(default_factory=list, repr=False)
+    _item_times: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # Indexes by time, so that a query over a span reads that span only.
         self._commit_times = [c.committed_at.timestamp() for c in self.commits]
+        self._authored = sorted(self.commits, key=lambda c: (c.authored_at, c.sha))
+        self._authored_times = [c.authored_at.timestamp() for c in self._authored]
+        self._item_times = {
+            "pull_requests": [i.created_at.timestamp() for i in self.pull_requests],
+            "issues": [i.created_at.timestamp() for i in self.issues],
+            "reviews": [r.submitted_at.timestamp() for r in self.reviews],
+        }
 
     def commits_until(self, now: dt.datetime) -> list[CommitEvent]:
         """Commits whose committed_at is at or before ``now``."""
         return self.commits[: bisect.bisect_right(self._commit_times, now.timestamp())]
+
+    def commits_authored(self, start: dt.datetime, end: dt.datetime) -> list[CommitEvent]:
+        """Commits authored in [start, end], whenever they were committed."""
+        low = bisect.bisect_left(self._authored_times, start.timestamp())
+        high = bisect.bisect_right(self._authored_times, end.timestamp())
+        return self._authored[low:high]
+
+    def opened(self, kind: str, start: dt.datetime, end: dt.datetime) -> list[Any]:
+        """The ``kind`` ("pull_requests", "issues", "reviews") opened in [start, end]."""
+        times = self._item_times[kind]
+        low = bisect.bisect_left(times, start.timestamp())
+        items: list[Any] = getattr(self, kind)
+        return items[low : bisect.bisect_right(times, end.timestamp())]
 
     def all_repos(self) -> list[Repo]:
         return [*self.repos, *self.external_repos]

@@ -207,6 +207,7 @@ class _Builder:
         commits.sort(key=lambda c: (c.committed_at, c.sha))
         prs.sort(key=lambda i: i.created_at)
         issues.sort(key=lambda i: i.created_at)
+        reviews.sort(key=lambda r: r.submitted_at)
         if p.lag_share:
             commits, prs, issues, reviews = edges.late(commits, prs, issues, reviews)
         return Member(

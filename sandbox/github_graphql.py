@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -122,14 +122,19 @@ def connection(name: str, nodes: Sequence[Obj], args: dict[str, Any]) -> Obj:
 
 
 def _connection_field(
-    name: str, nodes: Sequence[Obj], *, total_count: int | None = None
+    name: str,
+    nodes: Sequence[Obj] | Callable[[], Sequence[Obj]],
+    *,
+    total_count: int | None = None,
 ) -> Callable[..., Obj]:
-    """A connection resolver; ``total_count`` overrides the node count where GitHub counts
-    something else (commits, not days, for a repository's commit contributions)."""
+    """A connection resolver over ``nodes`` (or a function building them, when asked);
+    ``total_count`` overrides the node count where GitHub counts something else (commits, not
+    days, for a repository's commit contributions)."""
 
     def resolve(_info: GraphQLResolveInfo, **args: Any) -> Obj:
+        built = nodes() if callable(nodes) else nodes
         order = args.get("orderBy") or {}
-        ordered = list(nodes) if order.get("direction", "DESC") == "DESC" else list(nodes)[::-1]
+        ordered = list(built) if order.get("direction", "DESC") == "DESC" else list(built)[::-1]
         result = connection(name, ordered, args)
         if total_count is not None:
             result["totalCount"] = total_count
@@ -182,7 +187,14 @@ def _span(args: dict[str, Any], now: dt.datetime) -> tuple[dt.datetime, dt.datet
 
 
 def _calendar(member: Member, ctx: Context, start: dt.datetime, to: dt.datetime) -> Obj:
-    counts = daily_counts(member, ctx.now, can_read_private=ctx.can_see_private(member))
+    # Whole days: the calendar shows the days the span touches, each with all its contributions.
+    whole_days = (
+        dt.datetime.combine(start.date(), dt.time(0), tzinfo=dt.UTC),
+        dt.datetime.combine(to.date(), dt.time.max, tzinfo=dt.UTC),
+    )
+    counts = daily_counts(
+        member, ctx.now, can_read_private=ctx.can_see_private(member), span=whole_days
+    )
     day, last = start.date(), to.date()
     weeks: list[Obj] = []
     total = 0
@@ -243,10 +255,10 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
     def shown(repo: Repo) -> bool:
         return private_ok or not repo.private
 
-    commits = [c for c in counted_commits(member, ctx.now) if inside(c.authored_at)]
-    prs = [p for p in counted_items(member.pull_requests, ctx.now) if inside(p.created_at)]
-    issues = [i for i in counted_items(member.issues, ctx.now) if inside(i.created_at)]
-    reviews = [r for r in counted_items(member.reviews, ctx.now) if inside(r.submitted_at)]
+    commits = counted_commits(member, ctx.now, authored=(start, to))
+    prs = counted_items(member, "pull_requests", ctx.now, span=(start, to))
+    issues = counted_items(member, "issues", ctx.now, span=(start, to))
+    reviews = counted_items(member, "reviews", ctx.now, span=(start, to))
     everything: list[Any] = [*commits, *prs, *issues, *reviews]
     # GitHub: "Only non-zero when the user has chosen to share their private contribution counts."
     hidden = sum(1 for item in everything if not shown(item.repo))
@@ -334,60 +346,73 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
         }
 
     newest_first = {"reverse": True}
-    issue_nodes = [
-        contribution(
-            "CreatedIssueContribution",
-            i.created_at,
-            i.repo,
-            issue=issue_obj(i, "Issue"),
-            url=i.html_url_at(ctx.now),
-        )
-        for i in sorted(issues, key=lambda i: i.created_at, **newest_first)
-    ]
-    pr_nodes = [
-        contribution(
-            "CreatedPullRequestContribution",
-            p.created_at,
-            p.repo,
-            pullRequest=issue_obj(p, "PullRequest"),
-            url=p.html_url_at(ctx.now),
-        )
-        for p in sorted(prs, key=lambda p: p.created_at, **newest_first)
-    ]
-    review_nodes = []
-    for r in sorted(reviews, key=lambda r: r.submitted_at, **newest_first):
-        pull = {
-            "__typename": "PullRequest",
-            "number": r.pull_request,
-            "title": r.pull_request_title,
-            "url": f"{r.repo.html_url_at(ctx.now)}/pull/{r.pull_request}",
-            "repository": repository_obj(r.repo, ctx),
-        }
-        review_nodes.append(
+
+    def issue_nodes() -> list[Obj]:
+        return [
             contribution(
-                "CreatedPullRequestReviewContribution",
-                r.submitted_at,
-                r.repo,
-                pullRequest=pull,
-                url=r.html_url_at(ctx.now),
-                pullRequestReview={
-                    "__typename": "PullRequestReview",
-                    "id": f"PRR_{r.id}",
-                    "databaseId": r.id,
-                    "url": r.html_url_at(ctx.now),
-                    "state": r.state,
-                    "submittedAt": _ts(r.submitted_at),
-                    "createdAt": _ts(r.submitted_at),
-                    "pullRequest": pull,
-                    "repository": repository_obj(r.repo, ctx),
-                    "author": user_ref,
-                },
+                "CreatedIssueContribution",
+                i.created_at,
+                i.repo,
+                issue=issue_obj(i, "Issue"),
+                url=i.html_url_at(ctx.now),
             )
-        )
-    all_days = daily_counts(member, ctx.now, can_read_private=private_ok)
-    any_in_range = any(start.date() <= d <= to.date() and n for d, n in all_days.items())
-    # Years from the first contribution (which may precede the account) to now.
-    first_year = min([member.created_at.year, *(day.year for day in all_days)])
+            for i in sorted(issues, key=lambda i: i.created_at, **newest_first)
+        ]
+
+    def pr_nodes() -> list[Obj]:
+        return [
+            contribution(
+                "CreatedPullRequestContribution",
+                p.created_at,
+                p.repo,
+                pullRequest=issue_obj(p, "PullRequest"),
+                url=p.html_url_at(ctx.now),
+            )
+            for p in sorted(prs, key=lambda p: p.created_at, **newest_first)
+        ]
+
+    def review_nodes() -> list[Obj]:
+        nodes = []
+        for r in sorted(reviews, key=lambda r: r.submitted_at, **newest_first):
+            pull = {
+                "__typename": "PullRequest",
+                "number": r.pull_request,
+                "title": r.pull_request_title,
+                "url": f"{r.repo.html_url_at(ctx.now)}/pull/{r.pull_request}",
+                "repository": repository_obj(r.repo, ctx),
+            }
+            nodes.append(
+                contribution(
+                    "CreatedPullRequestReviewContribution",
+                    r.submitted_at,
+                    r.repo,
+                    pullRequest=pull,
+                    url=r.html_url_at(ctx.now),
+                    pullRequestReview={
+                        "__typename": "PullRequestReview",
+                        "id": f"PRR_{r.id}",
+                        "databaseId": r.id,
+                        "url": r.html_url_at(ctx.now),
+                        "state": r.state,
+                        "submittedAt": _ts(r.submitted_at),
+                        "createdAt": _ts(r.submitted_at),
+                        "pullRequest": pull,
+                        "repository": repository_obj(r.repo, ctx),
+                        "author": user_ref,
+                    },
+                )
+            )
+        return nodes
+
+    def all_days() -> Counter[dt.date]:
+        return daily_counts(member, ctx.now, can_read_private=private_ok)
+
+    def years() -> list[int]:
+        # From the first contribution (which may precede the account) to now.
+        first_year = min([member.created_at.year, *(day.year for day in all_days())])
+        return list(range(ctx.now.year, first_year - 1, -1))
+
+    in_range = daily_counts(member, ctx.now, can_read_private=private_ok, span=(start, to))
     return {
         "__typename": "ContributionsCollection",
         "startedAt": _ts(start),
@@ -407,10 +432,10 @@ def contributions_collection(member: Member, ctx: Context, args: dict[str, Any])
         "totalRepositoriesWithContributedCommits": len(per_repo),
         "totalRepositoryContributions": lambda _info, **_: 0,
         "restrictedContributionsCount": restricted,
-        "hasAnyContributions": any_in_range,
+        "hasAnyContributions": lambda _info: any(in_range.values()),
         "hasAnyRestrictedContributions": restricted > 0,
-        "hasActivityInThePast": bool(all_days),
-        "contributionYears": list(range(ctx.now.year, first_year - 1, -1)),
+        "hasActivityInThePast": lambda _info: bool(all_days()),
+        "contributionYears": lambda _info: years(),
         "user": user_ref,
     }
 
@@ -438,15 +463,15 @@ def repositories_contributed_to(member: Member, ctx: Context, args: dict[str, An
             found[repo.id] = repo
 
     if "COMMIT" in types:
-        for commit in counted_commits(member, ctx.now):
+        for commit in counted_commits(member, ctx.now, authored=(since, ctx.now)):
             add(commit.repo, commit.authored_at)
     for kind, items in (
-        ("ISSUE", member.issues),
-        ("PULL_REQUEST", member.pull_requests),
-        ("PULL_REQUEST_REVIEW", member.reviews),
+        ("ISSUE", "issues"),
+        ("PULL_REQUEST", "pull_requests"),
+        ("PULL_REQUEST_REVIEW", "reviews"),
     ):
         if kind in types:
-            for item in counted_items(items, ctx.now):
+            for item in counted_items(member, items, ctx.now, span=(since, ctx.now)):
                 add(item.repo, occurred_at(item))
     if "REPOSITORY" in types:
         for repo in member.repos:

@@ -33,30 +33,46 @@ def occurred_at(item: Item) -> dt.datetime:
 
 def credited(repo: Repo, now: dt.datetime) -> bool:
     """Whether activity in ``repo`` counts for the member at ``now``."""
-    return not repo.fork and repo.standing and repo.exists_at(now)
+    return (
+        not repo.fork
+        and repo.standing
+        and repo.created_at <= now
+        and (repo.deleted_at is None or now < repo.deleted_at)
+    )
+
+
+Span = tuple[dt.datetime, dt.datetime]  # inclusive
 
 
 def counted_commits(
-    member: Member, now: dt.datetime, *, settled: bool = False
+    member: Member, now: dt.datetime, *, settled: bool = False, authored: Span | None = None
 ) -> list[CommitEvent]:
-    """The member's commit contributions known at ``now`` (``settled``: ignoring GitHub's lag)."""
+    """The member's commit contributions known at ``now`` (``settled``: ignoring GitHub's lag),
+    all of them or those ``authored`` in a span."""
+    if authored is None:
+        pool = member.commits_until(now)
+    else:
+        pool = [c for c in member.commits_authored(*authored) if c.committed_at <= now]
     return [
         c
-        for c in member.commits_until(now)
-        if credited(c.repo, now) and (settled or c.counted_from <= now)
+        for c in pool
+        if credited(c.repo, now) and (settled or not c.lag_s or c.counted_from <= now)
     ]
 
 
 def counted_items(
-    items: list[IssueEvent] | list[ReviewEvent], now: dt.datetime, *, settled: bool = False
+    member: Member, kind: str, now: dt.datetime, *, settled: bool = False, span: Span | None = None
 ) -> list[Any]:
+    """The member's ``kind`` ("pull_requests", "issues", "reviews") that count at ``now``."""
+    start, end = span or (dt.datetime.min.replace(tzinfo=dt.UTC), now)
     return [
         item
-        for item in items
-        if occurred_at(item) <= now
-        and credited(item.repo, now)
-        and (settled or item.counted_from <= now)
+        for item in member.opened(kind, start, min(end, now))
+        if credited(item.repo, now) and (settled or not item.lag_s or item.counted_from <= now)
     ]
+
+
+ITEM_KINDS = ("pull_requests", "issues", "reviews")
 
 
 def in_calendar(member: Member, repo: Repo, *, can_read_private: bool) -> bool:
@@ -65,15 +81,20 @@ def in_calendar(member: Member, repo: Repo, *, can_read_private: bool) -> bool:
 
 
 def daily_counts(
-    member: Member, now: dt.datetime, *, can_read_private: bool, settled: bool = False
+    member: Member,
+    now: dt.datetime,
+    *,
+    can_read_private: bool,
+    settled: bool = False,
+    span: Span | None = None,
 ) -> Counter[dt.date]:
     """Contributions per UTC day, as the calendar counts them for this viewer."""
     counts: Counter[dt.date] = Counter()
-    for commit in counted_commits(member, now, settled=settled):
+    for commit in counted_commits(member, now, settled=settled, authored=span):
         if in_calendar(member, commit.repo, can_read_private=can_read_private):
             counts[commit.authored_at.date()] += 1
-    for items in (member.pull_requests, member.issues, member.reviews):
-        for item in counted_items(items, now, settled=settled):
+    for kind in ITEM_KINDS:
+        for item in counted_items(member, kind, now, settled=settled, span=span):
             if in_calendar(member, item.repo, can_read_private=can_read_private):
                 counts[occurred_at(item).date()] += 1
     return counts
@@ -109,11 +130,11 @@ def ground_truth(member: Member, now: dt.datetime, *, private: bool) -> dict[str
                 "url": commit.html_url_at(now),
             }
         )
-    for key, items in (("pull_requests", member.pull_requests), ("issues", member.issues)):
-        for item in counted_items(items, now, settled=True):
+    for key in ("pull_requests", "issues"):
+        for item in counted_items(member, key, now, settled=True):
             if item.repo.private and not private:
                 continue
-            week_of(item.created_at)[key].append(  # type: ignore[literal-required]
+            week_of(item.created_at)[key].append(
                 {
                     "repository": item.repo.full_name_at(now),
                     "number": item.number,
@@ -123,7 +144,7 @@ def ground_truth(member: Member, now: dt.datetime, *, private: bool) -> dict[str
                     "url": item.html_url_at(now),
                 }
             )
-    for review in counted_items(member.reviews, now, settled=True):
+    for review in counted_items(member, "reviews", now, settled=True):
         if review.repo.private and not private:
             continue
         week_of(review.submitted_at)["reviews"].append(
