@@ -155,7 +155,7 @@ def test_a_short_5xx_burst_is_retried_within_the_sync(
 
 
 def test_a_long_outage_fails_the_message_and_keeps_staged_weeks(
-    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member], redis_url: str
 ) -> None:
     member = connect("octo-typical")
     assert sync_member(member.id, runtime).kind == "done"
@@ -163,10 +163,13 @@ def test_a_long_outage_fails_the_message_and_keeps_staged_weeks(
     Member.update(sync_state=SyncState.DONE).execute()
     fault = {"kind": "5xx", "login": "octo-typical", "count": None}
     sandbox.post("/_sandbox/faults", json=fault).raise_for_status()
+    runtime.redis.delete("ohgithub:upload.msgs", "ohgithub:upload")  # the first sync's upload
     with pytest.raises(UpstreamUnavailable):
         sync_member(member.id, runtime)  # Dramatiq retries it with back-off
     assert Member.get_by_id(member.id).sync_state == SyncState.ERROR
     assert staged_weeks(member.id) == held
+    # What was staged goes to the member now, whether or not the retries ever succeed.
+    assert queued(redis_url, "upload") == [member.id]
 
 
 def test_the_same_message_twice_at_once_runs_one_sync(
