@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from peewee import EXCLUDED
+from peewee import EXCLUDED, fn
 
 from fetcher.bucketing import bucket_weeks, commit_record
 from fetcher.contributions import fetch_period, first_contribution_day, pushed_since
@@ -191,11 +191,7 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     first = first_week_to_fetch(history_start=start, last_complete_week=held)
     current = IsoWeek.of(client.server_now())
     # Progress counts the member's whole history, so that it never goes backwards on a resume.
-    known = [
-        start,
-        *([IsoWeek.parse(member.coverage_first_week)] if member.coverage_first_week else []),
-    ]
-    weeks_total = sum(1 for _ in min(known).until(current))
+    weeks_total = sum(1 for _ in _first_week_known(member, start, progress).until(current))
     weeks_held = weeks_total - sum(1 for _ in first.until(current))
     Member.update(weeks_total=weeks_total, weeks_done=weeks_held).where(
         Member.id == member.id
@@ -274,6 +270,19 @@ def _history_start(
         client, login=user.login, account_created=user.created_at, answers=progress
     )
     return history_start(account_created=account, first_contribution=first_day)
+
+
+def _first_week_known(member: Member, start: IsoWeek, progress: SyncProgress) -> IsoWeek:
+    """The history's first week as far as anything tells: the file, what is staged, the plan."""
+    known = [start]
+    if member.coverage_first_week:
+        known.append(IsoWeek.parse(member.coverage_first_week))
+    staged = StagedWeek.select(fn.MIN(StagedWeek.week)).where(StagedWeek.member == member.id)
+    if first_staged := staged.scalar():
+        known.append(IsoWeek.parse(first_staged))  # "YYYY-Www" sorts as the weeks do
+    if (unfinished := progress.stored_plan()) is not None:
+        known.append(unfinished.first)
+    return min(known)
 
 
 def _read_listing(

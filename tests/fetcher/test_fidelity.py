@@ -333,3 +333,26 @@ def test_a_week_read_before_github_counted_everything_is_read_again(
     assert document["weeks"][week]["complete"] is True
     expected = expected_weeks(events_of(sandbox, login), private=True)
     assert not differences(document, expected, weeks=[week])
+
+
+def test_progress_counts_the_history_before_the_account_and_never_goes_back(
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
+) -> None:
+    member = connect("octo-edge")
+    fast_windows(sandbox, core_limit=4)
+    seen: list[tuple[int, int]] = []
+
+    def record() -> None:
+        row = Member.get_by_id(member.id)
+        seen.append((row.weeks_done, row.weeks_total))
+
+    waits = sync_until_done(member.id, runtime, between=record)
+    record()
+    assert waits >= 3
+    events = events_of(sandbox, "octo-edge")
+    first = min(parse_time(c["authored_at"]) for c in events["commits"]).date()
+    now = parse_time(events["now"]).date()
+    weeks = len({week_key(first + dt.timedelta(days=d)) for d in range((now - first).days + 1)})
+    assert {total for _, total in seen} == {weeks}
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == weeks
