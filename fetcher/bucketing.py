@@ -9,13 +9,21 @@ from fetcher.contributions import PeriodContributions
 from shared.activity import Commit, Week, empty_activity, make_week, parse_timestamp, utc_timestamp
 from shared.isoweek import IsoWeek
 
+# GitHub may count a contribution up to a day after it happened: a week read less than a day
+# after its end is not complete, and the next sync reads it again.
+CONTRIBUTION_LAG = dt.timedelta(days=1)
+
 
 def commit_record(raw: dict[str, Any], repository: str) -> Commit:
-    """The file's commit fields from a REST ``/repos/{repo}/commits`` item."""
+    """The file's commit fields from a REST ``/repos/{repo}/commits`` item.
+
+    The repository is named as GitHub names it in the commit's URL, which follows renames and
+    transfers; ``repository`` (the name the listing asked for) is the fallback.
+    """
     detail = raw["commit"]
     return {
         "sha": raw["sha"],
-        "repository": repository,
+        "repository": _repository_of(str(raw.get("html_url") or "")) or repository,
         "authored_at": utc_timestamp(parse_timestamp(detail["author"]["date"])),
         "committed_at": utc_timestamp(parse_timestamp(detail["committer"]["date"])),
         "message": detail["message"],
@@ -54,4 +62,15 @@ def bucket_weeks(
         week = IsoWeek.of(dt.date.fromisoformat(day))
         if week in activity:
             activity[week]["contributions"][day] = count
-    return {week: make_week(week, activity[week], fetched_at=fetched_at) for week in weeks}
+    return {
+        week: make_week(week, activity[week], fetched_at=fetched_at, settles_after=CONTRIBUTION_LAG)
+        for week in weeks
+    }
+
+
+def _repository_of(html_url: str) -> str | None:
+    """``owner/name`` of ``https://github.com/owner/name/commit/sha``, or None."""
+    parts = html_url.split("/")
+    if len(parts) >= 7 and parts[-2] == "commit" and parts[3] and parts[4]:
+        return f"{parts[3]}/{parts[4]}"
+    return None

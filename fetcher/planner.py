@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared.isoweek import IsoWeek
@@ -10,14 +12,22 @@ from shared.isoweek import IsoWeek
 MAX_PERIOD_WEEKS = 52
 
 
-def first_week_to_fetch(
-    *, account_created: IsoWeek, last_complete_week: IsoWeek | None, horizon: IsoWeek | None = None
-) -> IsoWeek:
-    """The week after the last complete one held, else the account's first week.
+def history_start(*, account_created: IsoWeek, first_contribution: dt.date | None) -> IsoWeek:
+    """The first week of the member's history: the account's, or earlier when GitHub counts
+    contributions dated before the account existed (a history pushed later)."""
+    if first_contribution is None:
+        return account_created
+    return min(account_created, IsoWeek.of(first_contribution))
 
-    A week held but not complete (fetched before it ended) is fetched again.
+
+def first_week_to_fetch(
+    *, history_start: IsoWeek, last_complete_week: IsoWeek | None, horizon: IsoWeek | None = None
+) -> IsoWeek:
+    """The week after the last complete one held, else the history's first week.
+
+    A week held but not complete (fetched before GitHub had settled it) is fetched again.
     """
-    start = account_created if horizon is None else max(account_created, horizon)
+    start = history_start if horizon is None else max(history_start, horizon)
     if last_complete_week is not None and last_complete_week >= start:
         return last_complete_week.next()
     return start
@@ -66,26 +76,35 @@ class CommitListing:
 
 
 def plan_listings(
-    commits_by_period: list[dict[str, int]], *, max_commits: int = MAX_LISTING_COMMITS
+    commits_by_period: list[dict[str, int]],
+    *,
+    also: Iterable[str] = (),
+    max_commits: int = MAX_LISTING_COMMITS,
 ) -> list[CommitListing]:
     """The fewest commit listings that read every repository's commits in every period.
 
-    A repository's consecutive periods share one listing (GitHub pages 100 commits whatever
-    the time span, so sparse years cost nothing extra) until it would exceed ``max_commits``.
-    Periods without commits between two active ones are spanned, never skipped, so that a
-    commit whose committer date falls outside its author's period is still read. Listings are
-    ordered by the period they start in, the order in which weeks are completed.
+    ``commits_by_period`` counts commits by author date (GitHub's contribution data); listings
+    filter on the committer date, which is usually later, sometimes much later (a rebase), and
+    now and then earlier (a wrong clock). So a repository's listings run from the period before
+    the first one it has commits in to the last period of the sync, without gaps: every commit
+    authored in the sync's periods is read wherever its committer date puts it. This costs no
+    request where nothing was committed (GitHub pages 100 commits whatever the span); the
+    listings are cut where one would exceed ``max_commits``. Repositories in ``also`` (pushed
+    during the sync's weeks without commits authored in them) are listed over every period.
+    Listings are ordered by the period they start in, the order in which weeks are completed.
     """
+    last = len(commits_by_period) - 1
     listings: list[CommitListing] = []
-    repositories = sorted({name for counts in commits_by_period for name in counts})
-    for repository in repositories:
+    active_in = {name for counts in commits_by_period for name, n in counts.items() if n}
+    for repository in sorted(active_in | set(also)):
         active = [i for i, counts in enumerate(commits_by_period) if counts.get(repository)]
-        first, total = active[0], 0
-        for index in range(active[0], active[-1] + 1):
+        first = max(0, active[0] - 1) if active else 0
+        total = 0
+        for index in range(first, last + 1):
             count = commits_by_period[index].get(repository, 0)
             if total and total + count > max_commits:
                 listings.append(CommitListing(repository, first, index - 1, total))
                 first, total = index, 0
             total += count
-        listings.append(CommitListing(repository, first, active[-1], total))
+        listings.append(CommitListing(repository, first, last, total))
     return sorted(listings, key=lambda listing: (listing.first_period, listing.repository))

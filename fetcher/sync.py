@@ -16,18 +16,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from peewee import EXCLUDED
+from peewee import EXCLUDED, fn
 
 from fetcher.bucketing import bucket_weeks, commit_record
-from fetcher.contributions import fetch_period
+from fetcher.contributions import fetch_period, first_contribution_day, pushed_since
 from fetcher.coverage import last_complete_week
-from fetcher.planner import CommitListing, first_week_to_fetch, periods, plan_listings
+from fetcher.planner import (
+    CommitListing,
+    first_week_to_fetch,
+    history_start,
+    periods,
+    plan_listings,
+)
 from fetcher.progress import Plan, SyncProgress, listing_key
 from shared import keys, queues
 from shared.activity import Commit, parse_timestamp, utc_timestamp
 from shared.db import Member, StagedWeek, db, transition, utcnow
 from shared.errors import RateLimited, TokenRevoked
-from shared.github.client import EtagCache, GitHubClient, NotFound
+from shared.github.client import EtagCache, GitHubClient, GitHubUser, NotFound
 from shared.github.ratelimit import RateLimiter
 from shared.isoweek import IsoWeek
 from shared.logging import get_logger
@@ -131,9 +137,12 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         log.warning("github_token_revoked", member_id=member_id)
         return Outcome("revoked")
     except Exception:
-        # Dramatiq retries with back-off; what was staged stays staged.
+        # Dramatiq retries with back-off; what was staged stays staged, and goes to the member
+        # now: a failure that keeps coming back never withholds the history read before it.
         # The error goes to the log (Dramatiq's), never to the member (gateway.status words it).
         transition(member_id, SyncState.ERROR, sync_detail="Sync failed, will retry.")
+        if StagedWeek.select().where(StagedWeek.member == member_id).exists():
+            queues.send_upload(member_id)
         raise
     transition(member_id, SyncState.UPLOADING, last_synced_at=utcnow())
     queues.send_upload(member_id)
@@ -177,20 +186,19 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
         Member.update(
             github_id=user.id, github_login=user.login, github_created_at=user.created_at
         ).where(Member.id == member.id).execute()
-    first = first_week_to_fetch(
-        account_created=IsoWeek.of(user.created_at),
-        last_complete_week=last_complete_week(member, runtime),
-    )
+    progress = SyncProgress(runtime.redis, member.id)
+    held = last_complete_week(member, runtime)
+    start = _history_start(client, user, held, progress)
+    first = first_week_to_fetch(history_start=start, last_complete_week=held)
     current = IsoWeek.of(client.server_now())
     # Progress counts the member's whole history, so that it never goes backwards on a resume.
-    weeks_total = sum(1 for _ in IsoWeek.of(user.created_at).until(current))
+    weeks_total = sum(1 for _ in _first_week_known(member, start, progress).until(current))
     weeks_held = weeks_total - sum(1 for _ in first.until(current))
     log.info(
         "sync_started", member_id=member.id, first_week=str(first), weeks=weeks_total - weeks_held
     )
     # GitHub's time before any data request: activity after it belongs to the next sync. A
     # resumed sync keeps the plan (and this time) of the run it continues.
-    progress = SyncProgress(runtime.redis, member.id)
     new_plan = Plan(first=first, last=current, fetched_at=client.server_now())
     plan = progress.resume_or_start(new_plan)
     Member.update(weeks_total=weeks_total).where(Member.id == member.id).execute()
@@ -198,20 +206,32 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
     _show_progress(member.id, weeks_held, only_forward=plan is not new_plan)
     sync_periods = periods(plan.first, plan.last)
     contributions = []
-    for index, (start, end) in enumerate(sync_periods):
+    for index, (period_start, period_end) in enumerate(sync_periods):
         period = progress.period(index)
         if period is None:
             period = fetch_period(
-                client, login=user.login, starts_at=start.starts_at, ends_at=end.ends_at
+                client,
+                login=user.login,
+                starts_at=period_start.starts_at,
+                ends_at=period_end.ends_at,
+                answers=progress,
+                with_pushed=index == len(sync_periods) - 1,
             )
             progress.save_period(index, period)
         contributions.append(period)
-    listings = plan_listings([period.repositories for period in contributions])
+    pushed = pushed_since(
+        client,
+        login=user.login,
+        since=plan.first.starts_at,
+        answers=progress,
+        first_page=contributions[-1].pushed,
+    )
+    listings = plan_listings([period.repositories for period in contributions], also=pushed)
     commits_by_period: dict[int, list[Commit]] = defaultdict(list)
     staged = 0
     period_ends = [end.ends_at for _, end in sync_periods]
-    for index, (start, end) in enumerate(sync_periods):
-        weeks = [week for week in start.until(end) if week >= first]  # the rest is staged
+    for index, (period_start, period_end) in enumerate(sync_periods):
+        weeks = [week for week in period_start.until(period_end) if week >= first]
         period_listings = [listing for listing in listings if listing.first_period == index]
         for read, listing in enumerate(period_listings, 1):
             for commit in _read_listing(
@@ -225,7 +245,7 @@ def _fetch(member: Member, runtime: Runtime, client: GitHubClient) -> int:
             share = len(weeks) * read // (len(period_listings) + 1)
             _show_progress(member.id, weeks_held + staged + share)
         period_commits = commits_by_period.pop(index, [])
-        if weeks:
+        if weeks:  # the others are staged already
             _stage(
                 member.id,
                 bucket_weeks(
@@ -246,6 +266,39 @@ def _show_progress(member_id: int, weeks_done: int, *, only_forward: bool = True
     query.execute()
 
 
+def _history_start(
+    client: GitHubClient, user: GitHubUser, held: IsoWeek | None, progress: SyncProgress
+) -> IsoWeek:
+    """Where the member's history begins: asked of GitHub only while the file holds nothing.
+
+    GitHub counts commits dated before the account existed (a history pushed later) on their
+    author date, so the history starts with the first contribution GitHub counts.
+    """
+    account = IsoWeek.of(user.created_at)
+    if held is not None:
+        return min(account, held)
+    unfinished = progress.stored_plan()
+    if unfinished is not None and unfinished.last == IsoWeek.of(client.server_now()):
+        return unfinished.first  # asked by the run this one resumes
+    first_day = first_contribution_day(
+        client, login=user.login, account_created=user.created_at, answers=progress
+    )
+    return history_start(account_created=account, first_contribution=first_day)
+
+
+def _first_week_known(member: Member, start: IsoWeek, progress: SyncProgress) -> IsoWeek:
+    """The history's first week as far as anything tells: the file, what is staged, the plan."""
+    known = [start]
+    if member.coverage_first_week:
+        known.append(IsoWeek.parse(member.coverage_first_week))
+    staged = StagedWeek.select(fn.MIN(StagedWeek.week)).where(StagedWeek.member == member.id)
+    if first_staged := staged.scalar():
+        known.append(IsoWeek.parse(first_staged))  # "YYYY-Www" sorts as the weeks do
+    if (unfinished := progress.stored_plan()) is not None:
+        known.append(unfinished.first)
+    return min(known)
+
+
 def _read_listing(
     client: GitHubClient,
     listing: CommitListing,
@@ -254,24 +307,35 @@ def _read_listing(
     progress: SyncProgress,
     member_id: int,
 ) -> list[Commit]:
-    """Every commit of one listing, resuming from what an earlier run of this sync read."""
+    """Every commit of one listing, resuming from the pages an earlier run of this sync read.
+
+    A repository GitHub no longer serves (deleted, taken down, blocked for this token) costs
+    its own commits only: the listing ends there and the sync goes on.
+    """
     since = sync_periods[listing.first_period][0].starts_at
     until = sync_periods[listing.last_period][1].ends_at - dt.timedelta(seconds=1)
     key = listing_key(listing.repository, utc_timestamp(since), utc_timestamp(until))
-    done = progress.done(key)
-    if done is not None:
-        return done
-    start_url, commits = progress.partial(key) or (None, [])
+    read = progress.listing(key)
+    if read.finished:
+        return read.commits
+    commits, page_index, finished = list(read.commits), read.pages, False
     try:
         for page, next_url in client.iter_commit_pages(
-            listing.repository, author=login, since=since, until=until, start_url=start_url
+            listing.repository, author=login, since=since, until=until, start_url=read.next_url
         ):
-            commits.extend(commit_record(raw, listing.repository) for raw in page)
-            if next_url:
-                progress.save_partial(key, next_url, commits)
-    except NotFound:
-        log.info("repository_not_visible", member_id=member_id, repository=listing.repository)
-    progress.save_done(key, commits)
+            records = [commit_record(raw, listing.repository) for raw in page]
+            commits.extend(records)
+            progress.save_page(key, page_index, records, next_url)
+            page_index, finished = page_index + 1, next_url is None
+    except NotFound as error:
+        log.warning(
+            "repository_unavailable",
+            member_id=member_id,
+            repository=listing.repository,
+            error=str(error),
+        )
+    if not finished:  # unavailable, or empty (409: no page at all)
+        progress.save_page(key, page_index, [], None)
     return commits
 
 

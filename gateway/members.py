@@ -14,7 +14,7 @@ from peewee import fn
 
 from gateway.sessions import SESSION_MAX_AGE_S
 from shared.crypto import TokenCipher
-from shared.db import Member, StagedWeek, connection, db, transition, utcnow
+from shared.db import Member, StagedWeek, connection, transition, utcnow, write_transaction
 from shared.erasure import forget_login_sessions, forget_redis_state
 from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
@@ -40,7 +40,7 @@ def upsert_openhumans_member(
     A member who had to log in again because their refresh token stopped working gets their
     pending sync queued again, since staged weeks may be waiting for upload.
     """
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
         created = member is None
         if member is None:
@@ -73,7 +73,7 @@ def connect_github(
     cipher: TokenCipher,
 ) -> Member | None:
     """Store the member's GitHub connection and queue their first sync; None if they are gone."""
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.id == member_id)
         if member is None:
             return None
@@ -111,7 +111,7 @@ def request_sync(member: Member) -> bool:
 
 def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
     """Forget the GitHub token, account and staged weeks; the Open Humans file stays."""
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.id == member_id)
         if member is None:
             return
@@ -158,7 +158,7 @@ def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
     Every login of the member ends, so no browser stays logged in as them. A fetcher or
     uploader that later receives a message for this member finds no row and stops.
     """
-    with connection(), db.atomic():
+    with connection(), write_transaction():
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
         if member is None:
             return False

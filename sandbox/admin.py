@@ -15,8 +15,8 @@ from starlette.routing import Route
 from sandbox.data import PROFILES
 from sandbox.faults import KINDS, STATE_FAULTS, UPLOAD_STEPS
 from sandbox.state import SandboxState, parse_scopes, state_of
-from sandbox.truth import ground_truth
-from shared.activity import utc_timestamp
+from sandbox.truth import ground_truth, raw_events
+from shared.activity import parse_timestamp, utc_timestamp
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -158,6 +158,51 @@ async def truth(request: Request) -> Response:
     return JSONResponse(ground_truth(member, state.clock.now(), private=private))
 
 
+async def events(request: Request) -> Response:
+    """The member's raw events up to now (or ``until``, to plan a test), uninterpreted: tests
+    derive their truth from these."""
+    state = state_of(request)
+    member = state.directory.get(request.path_params["login"])
+    if member is None:
+        return _bad("unknown login", 404)
+    until = request.query_params.get("until")
+    try:
+        when = parse_timestamp(until) if until else state.clock.now()
+    except ValueError:
+        return _bad("until must be an ISO 8601 date-time")
+    return JSONResponse(raw_events(member, when))
+
+
+async def change_repo(request: Request) -> Response:
+    """Rename, transfer (``rename_to`` with another owner) or delete a repository now."""
+    state = state_of(request)
+    login = request.path_params["login"]
+    member = state.directory.get(login)
+    if member is None:
+        return _bad("unknown login", 404)
+    body = await _body(request)
+    now = state.clock.now()
+    repo = member.repo(str(body.get("repository", "")), now)
+    if repo is None or not repo.exists_at(now):
+        return _bad("no such repository", 404)
+    rename_to = body.get("rename_to")
+    if rename_to is None and not body.get("delete"):
+        return _bad("need rename_to or delete")
+    try:
+        changed = state.directory.change_repo(
+            login,
+            repo,
+            at=now,
+            rename_to=None if rename_to is None else str(rename_to),
+            delete=bool(body.get("delete")),
+        )
+    except ValueError as error:
+        return _bad(str(error))
+    return JSONResponse(
+        {"id": changed.id, "name": changed.full_name_at(now), "exists": changed.exists_at(now)}
+    )
+
+
 async def github_token(request: Request) -> Response:
     """Issue a GitHub token without the OAuth dance (for tests and benchmarks)."""
     state = state_of(request)
@@ -289,6 +334,8 @@ ROUTES = [
     Route("/_sandbox/callback", callback),
     Route("/_sandbox/github/users", github_users, methods=["GET", "POST"]),
     Route("/_sandbox/github/users/{login}/truth", truth),
+    Route("/_sandbox/github/users/{login}/events", events),
+    Route("/_sandbox/github/users/{login}/repos", change_repo, methods=["POST"]),
     Route("/_sandbox/github/users/{login}/rate_limit", github_rate_limit, methods=["POST"]),
     Route("/_sandbox/github/tokens", github_token, methods=["POST"]),
     Route("/_sandbox/openhumans/members/{username}", oh_member),

@@ -10,6 +10,7 @@ from sandbox import (
     github_graphql,
     github_oauth,
     github_rest,
+    github_search,
     openhumans_api,
     openhumans_oauth,
 )
@@ -70,6 +71,19 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         Route(
             f"{api}/repos/{{owner}}/{{repo}}/commits",
             gate.endpoint(github_rest.list_commits, resource="core"),
+        ),
+        # Where GitHub redirects a renamed or transferred repository's former name.
+        Route(
+            f"{api}/repositories/{{repository_id:int}}",
+            gate.endpoint(github_rest.get_repo, resource="core"),
+        ),
+        Route(
+            f"{api}/repositories/{{repository_id:int}}/commits",
+            gate.endpoint(github_rest.list_commits, resource="core"),
+        ),
+        Route(
+            f"{api}/search/commits",
+            gate.endpoint(github_search.search_commits, resource="search"),
         ),
         Route(f"{api}/rate_limit", gate.endpoint(github_rest.get_rate_limit, resource=None)),
         Route(

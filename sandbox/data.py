@@ -1,82 +1,27 @@
-"""Deterministic synthetic GitHub members: repositories, commits, pull requests, issues, reviews.
+"""Synthetic GitHub members: their repositories and the raw events of their activity.
 
-Each member is generated from (seed, login, profile) over a horizon that starts when the account
-was created and runs ``FUTURE_DAYS`` past the anchor (the Monday the sandbox started in). Queries
-only see events whose time is at or before the sandbox clock, so time passing (real or advanced)
-makes new activity appear, always the same activity for the same seed.
+A member is generated (``sandbox.generator``) from (seed, login, profile) over a horizon that
+starts before the account was created and runs ``FUTURE_DAYS`` past the anchor (the Monday the
+sandbox started in). Queries only see events at or before the sandbox clock, so time passing
+(real or advanced) makes new activity appear, always the same activity for the same seed.
+
+Events are raw facts, as GitHub stores them: a commit has an author date and a committer date,
+a repository has the names it carried over time and may be deleted. Which events GitHub counts
+as contributions, and on which day, is decided where GitHub decides it: ``sandbox.truth``.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
-import functools
 import hashlib
-import random
 from dataclasses import dataclass, field
+from typing import Any
 
 # How far past the anchor activity is generated: enough for long benchmarks with a fast clock.
 FUTURE_DAYS = 730
 DAY_S = 86400
-
-_WORDS = [
-    "atlas",
-    "beacon",
-    "cinder",
-    "delta",
-    "ember",
-    "falcon",
-    "garnet",
-    "harbor",
-    "iris",
-    "juniper",
-    "kelp",
-    "lumen",
-    "maple",
-    "nimbus",
-    "onyx",
-    "prism",
-    "quartz",
-    "raven",
-    "sierra",
-    "tundra",
-    "umber",
-    "vortex",
-    "willow",
-    "xenon",
-    "yarrow",
-    "zephyr",
-]
-_KINDS = ["api", "cli", "lib", "web", "bot", "kit", "sync", "lab", "docs", "core"]
-_VERBS = [
-    "Fix",
-    "Add",
-    "Refactor",
-    "Update",
-    "Remove",
-    "Improve",
-    "Document",
-    "Test",
-    "Rename",
-    "Simplify",
-]
-_THINGS = [
-    "parser",
-    "cache",
-    "login flow",
-    "retry logic",
-    "README",
-    "build config",
-    "tests",
-    "pagination",
-    "error handling",
-    "timezone bug",
-    "logging",
-    "CI workflow",
-    "dependency pins",
-    "schema migration",
-]
-_LANGUAGES = ("Python", "Go", "TypeScript", "Rust", "Shell", None)
 
 
 @dataclass(frozen=True)
@@ -96,6 +41,24 @@ class Profile:
     external_repos: int  # other people's repositories where PRs, issues and reviews go
     wide_year_repos: int = 0  # extra repositories all active in one year (> 100 for "heavy")
     burst_commits: int = 0  # commits in one repository within one week
+    # The profile setting "Private contributions": whether visitors (and tokens that cannot read
+    # private repositories) see private contributions as anonymous counts in the calendar.
+    shows_private_counts: bool = True
+    # Share of contributions GitHub counts late (up to a day after they happened).
+    lag_share: float = 0.0
+    # Repositories whose commits were committed long after they were authored (rebased, or
+    # cherry-picked), with no other activity where they were committed.
+    rebased_repos: int = 0
+    # A repository whose single commit was committed days before its author date (a clock set
+    # wrong); more of them make a crossing of a period boundary likely.
+    skewed_repos: int = 0
+    pre_account_commits: int = 0  # authored before the account existed (an imported history)
+    org_commit_repos: int = 0  # organisations' repositories the member commits to (one private)
+    no_standing_repos: int = 0  # someone else's repository with the member's commits: no credit
+    deleted_repos: int = 0  # own repositories with history, deleted in the past
+    renamed_repos: int = 0  # own repositories renamed in the past
+    transferred_repos: int = 0  # own repositories transferred to an organisation in the past
+    wide_day_repos: int = 0  # repositories that all get commits on one day (> 100: over the cap)
 
 
 PROFILES: dict[str, Profile] = {
@@ -140,6 +103,45 @@ PROFILES: dict[str, Profile] = {
         wide_year_repos=110,
         burst_commits=160,
     ),
+    # Everything in which GitHub is less simple than one repository, one date, one name.
+    "edge": Profile(
+        name="edge",
+        age_days=2 * 365,
+        public_repos=3,
+        private_repos=1,
+        fork_repos=1,
+        empty_repos=0,
+        commits_per_year=120,
+        prs_per_year=20,
+        issues_per_year=12,
+        reviews_per_year=15,
+        external_repos=2,
+        shows_private_counts=False,
+        lag_share=0.5,
+        rebased_repos=2,
+        skewed_repos=6,
+        pre_account_commits=12,
+        org_commit_repos=2,
+        no_standing_repos=1,
+        deleted_repos=1,
+        renamed_repos=1,
+        transferred_repos=1,
+    ),
+    # One day with commits in more repositories than GitHub's contribution query returns.
+    "wideday": Profile(
+        name="wideday",
+        age_days=2 * 365,
+        public_repos=2,
+        private_repos=0,
+        fork_repos=0,
+        empty_repos=0,
+        commits_per_year=60,
+        prs_per_year=4,
+        issues_per_year=4,
+        reviews_per_year=4,
+        external_repos=1,
+        wide_day_repos=130,
+    ),
 }
 
 # The members every sandbox has; each is also an Open Humans username.
@@ -147,29 +149,73 @@ BUILTIN_MEMBERS: dict[str, str] = {
     "octo-small": "small",
     "octo-typical": "typical",
     "octo-heavy": "heavy",
+    "octo-edge": "edge",
+    "octo-wideday": "wideday",
 }
 
 
 @dataclass(frozen=True)
-class Repo:
-    id: int
+class Rename:
+    """From ``at`` on, the repository is ``owner/name`` (a rename, or a transfer)."""
+
+    at: dt.datetime
     owner: str
     name: str
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A repository as created; ``renames`` and ``deleted_at`` say what became of it."""
+
+    id: int
+    owner: str  # at creation
+    name: str  # at creation
     private: bool
     fork: bool
     created_at: dt.datetime
     default_branch: str
     description: str
     language: str | None
-    owned: bool  # belongs to the member (listed by /user/repos)
+    owned: bool  # created by the member (listed by /user/repos)
+    # The member owns it, collaborates, belongs to its organisation or opened an issue or pull
+    # request there: only then are their commits in it contributions.
+    standing: bool = True
+    renames: tuple[Rename, ...] = ()
+    deleted_at: dt.datetime | None = None
 
     @property
     def full_name(self) -> str:
+        """The name at creation (stable: generated data is derived from it)."""
         return f"{self.owner}/{self.name}"
 
-    @property
-    def html_url(self) -> str:
-        return f"https://github.com/{self.full_name}"
+    def owner_at(self, now: dt.datetime) -> str:
+        return self._named_at(now)[0]
+
+    def full_name_at(self, now: dt.datetime) -> str:
+        owner, name = self._named_at(now)
+        return f"{owner}/{name}"
+
+    def name_at(self, now: dt.datetime) -> str:
+        return self._named_at(now)[1]
+
+    def html_url_at(self, now: dt.datetime) -> str:
+        return f"https://github.com/{self.full_name_at(now)}"
+
+    def former_full_names(self, now: dt.datetime) -> list[str]:
+        """Names it carried before the one it has at ``now`` (GitHub redirects them)."""
+        current = self.full_name_at(now).lower()
+        names = [self.full_name] + [f"{r.owner}/{r.name}" for r in self.renames if r.at <= now]
+        return [n for n in names if n.lower() != current]
+
+    def exists_at(self, now: dt.datetime) -> bool:
+        return self.created_at <= now and (self.deleted_at is None or now < self.deleted_at)
+
+    def _named_at(self, now: dt.datetime) -> tuple[str, str]:
+        owner, name = self.owner, self.name
+        for rename in self.renames:
+            if rename.at <= now:
+                owner, name = rename.owner, rename.name
+        return owner, name
 
 
 @dataclass(frozen=True)
@@ -177,12 +223,17 @@ class CommitEvent:
     sha: str
     repo: Repo
     authored_at: dt.datetime
-    committed_at: dt.datetime
+    committed_at: dt.datetime  # pushed at once: the REST API shows it from then on
     message: str
+    lag_s: int = 0  # GitHub counts it as a contribution this long after it was pushed
+
+    def html_url_at(self, now: dt.datetime) -> str:
+        return f"{self.repo.html_url_at(now)}/commit/{self.sha}"
 
     @property
-    def html_url(self) -> str:
-        return f"{self.repo.html_url}/commit/{self.sha}"
+    def counted_from(self) -> dt.datetime:
+        """When GitHub's contribution data starts counting it."""
+        return self.committed_at + dt.timedelta(seconds=self.lag_s)
 
 
 @dataclass(frozen=True)
@@ -196,11 +247,15 @@ class IssueEvent:
     title: str
     state: str  # OPEN, CLOSED, MERGED (pull requests only)
     created_at: dt.datetime
+    lag_s: int = 0
+
+    def html_url_at(self, now: dt.datetime) -> str:
+        kind = "pull" if self.is_pull_request else "issues"
+        return f"{self.repo.html_url_at(now)}/{kind}/{self.number}"
 
     @property
-    def html_url(self) -> str:
-        kind = "pull" if self.is_pull_request else "issues"
-        return f"{self.repo.html_url}/{kind}/{self.number}"
+    def counted_from(self) -> dt.datetime:
+        return self.created_at + dt.timedelta(seconds=self.lag_s)
 
 
 @dataclass(frozen=True)
@@ -211,10 +266,14 @@ class ReviewEvent:
     pull_request_title: str
     state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED
     submitted_at: dt.datetime
+    lag_s: int = 0
+
+    def html_url_at(self, now: dt.datetime) -> str:
+        return f"{self.repo.html_url_at(now)}/pull/{self.pull_request}#pullrequestreview-{self.id}"
 
     @property
-    def html_url(self) -> str:
-        return f"{self.repo.html_url}/pull/{self.pull_request}#pullrequestreview-{self.id}"
+    def counted_from(self) -> dt.datetime:
+        return self.submitted_at + dt.timedelta(seconds=self.lag_s)
 
 
 @dataclass
@@ -227,26 +286,65 @@ class Member:
     email: str
     created_at: dt.datetime
     profile: str
-    repos: list[Repo]  # owned, in creation order
-    external_repos: list[Repo]
+    repos: list[Repo]  # created by the member, in creation order
+    external_repos: list[Repo]  # other owners' repositories the member acts in
     commits: list[CommitEvent]  # sorted by committed_at
     pull_requests: list[IssueEvent]  # sorted by created_at
     issues: list[IssueEvent]
     reviews: list[ReviewEvent]  # sorted by submitted_at
+    shows_private_counts: bool = True
     _commit_times: list[float] = field(default_factory=list, repr=False)
+    _authored: list[CommitEvent] = field(default_factory=list, repr=False)
+    _authored_times: list[float] = field(default_factory=list, repr=False)
+    _item_times: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # Indexes by time, so that a query over a span reads that span only.
         self._commit_times = [c.committed_at.timestamp() for c in self.commits]
+        self._authored = sorted(self.commits, key=lambda c: (c.authored_at, c.sha))
+        self._authored_times = [c.authored_at.timestamp() for c in self._authored]
+        self._item_times = {
+            "pull_requests": [i.created_at.timestamp() for i in self.pull_requests],
+            "issues": [i.created_at.timestamp() for i in self.issues],
+            "reviews": [r.submitted_at.timestamp() for r in self.reviews],
+        }
 
     def commits_until(self, now: dt.datetime) -> list[CommitEvent]:
         """Commits whose committed_at is at or before ``now``."""
         return self.commits[: bisect.bisect_right(self._commit_times, now.timestamp())]
 
-    def repo(self, full_name: str) -> Repo | None:
-        for repo in (*self.repos, *self.external_repos):
-            if repo.full_name.lower() == full_name.lower():
+    def commits_authored(self, start: dt.datetime, end: dt.datetime) -> list[CommitEvent]:
+        """Commits authored in [start, end], whenever they were committed."""
+        low = bisect.bisect_left(self._authored_times, start.timestamp())
+        high = bisect.bisect_right(self._authored_times, end.timestamp())
+        return self._authored[low:high]
+
+    def opened(self, kind: str, start: dt.datetime, end: dt.datetime) -> list[Any]:
+        """The ``kind`` ("pull_requests", "issues", "reviews") opened in [start, end]."""
+        times = self._item_times[kind]
+        low = bisect.bisect_left(times, start.timestamp())
+        items: list[Any] = getattr(self, kind)
+        return items[low : bisect.bisect_right(times, end.timestamp())]
+
+    def all_repos(self) -> list[Repo]:
+        return [*self.repos, *self.external_repos]
+
+    def repo(self, full_name: str, now: dt.datetime) -> Repo | None:
+        """The repository named ``full_name`` at ``now`` (existing or not)."""
+        for repo in self.all_repos():
+            if repo.full_name_at(now).lower() == full_name.lower():
                 return repo
         return None
+
+    def renamed_repo(self, full_name: str, now: dt.datetime) -> Repo | None:
+        """The repository that carried ``full_name`` before a rename or transfer."""
+        for repo in self.all_repos():
+            if full_name.lower() in (n.lower() for n in repo.former_full_names(now)):
+                return repo
+        return None
+
+    def repo_by_id(self, repo_id: int) -> Repo | None:
+        return next((r for r in self.all_repos() if r.id == repo_id), None)
 
 
 def stable_int(text: str, *, digits: int) -> int:
@@ -263,239 +361,26 @@ def anchor_for(now: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(monday, dt.time(0), tzinfo=dt.UTC)
 
 
-def _at(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(int(seconds), tz=dt.UTC)
+def with_changes(member: Member, changed: dict[int, Repo]) -> Member:
+    """``member`` with the repositories of ``changed`` (by id) replaced everywhere."""
 
+    def swap(repo: Repo) -> Repo:
+        return changed.get(repo.id, repo)
 
-class _Builder:
-    """Generates one member; all randomness comes from one seeded ``random.Random``."""
-
-    def __init__(self, *, login: str, profile: Profile, seed: int, anchor: dt.datetime) -> None:
-        self.login = login
-        self.profile = profile
-        self.seed = seed
-        self.rng = random.Random(f"{seed}:{login}:{profile.name}")
-        self.anchor_s = anchor.timestamp()
-        self.created_s = self.anchor_s - profile.age_days * DAY_S + self.rng.uniform(0, DAY_S)
-        self.horizon_s = self.anchor_s + FUTURE_DAYS * DAY_S
-        self.user_id = stable_int(f"github-user:{login}", digits=8)
-        self._serial = 0
-
-    def _next_id(self, base: int) -> int:
-        self._serial += 1
-        return base + stable_int(f"{self.seed}:{self.login}:{self._serial}", digits=6)
-
-    def _repo(
-        self, *, owner: str, private: bool, fork: bool, created_s: float, owned: bool
-    ) -> Repo:
-        rng = self.rng
-        name = f"{rng.choice(_WORDS)}-{rng.choice(_KINDS)}-{self._serial % 1000}"
-        return Repo(
-            id=self._next_id(400_000_000),
-            owner=owner,
-            name=name,
-            private=private,
-            fork=fork,
-            created_at=_at(created_s),
-            default_branch="main" if rng.random() < 0.8 else "master",
-            description=f"The {name.replace('-', ' ')} project",
-            language=rng.choice(_LANGUAGES),
-            owned=owned,
-        )
-
-    def build(self) -> Member:
-        rng, p = self.rng, self.profile
-        span_end = self.anchor_s - 14 * DAY_S
-        repos: list[Repo] = []
-        active: list[tuple[Repo, float, float, float]] = []  # repo, start, end, weight
-
-        def window(created: float) -> tuple[float, float]:
-            ongoing = p.name == "small" or rng.random() < 0.4
-            length = rng.uniform(60, 900) * DAY_S
-            return created, self.horizon_s if ongoing else min(created + length, self.horizon_s)
-
-        for private, count in ((False, p.public_repos), (True, p.private_repos)):
-            for i in range(count):
-                first = not private and i == 0
-                created = self.created_s + (
-                    0 if first else rng.uniform(0, span_end - self.created_s)
-                )
-                repo = self._repo(
-                    owner=self.login, private=private, fork=False, created_s=created, owned=True
-                )
-                start, end = window(created)
-                if first:
-                    end = self.horizon_s  # the oldest repository stays active: always new activity
-                repos.append(repo)
-                active.append((repo, start, end, rng.lognormvariate(0, 0.8)))
-        for fork in [True] * p.fork_repos + [False] * p.empty_repos:
-            created = rng.uniform(self.created_s, span_end)
-            repos.append(
-                self._repo(
-                    owner=self.login, private=False, fork=fork, created_s=created, owned=True
-                )
-            )
-        wide_start = self.created_s + 0.6 * (self.anchor_s - self.created_s)
-        wide: list[Repo] = []
-        for _ in range(p.wide_year_repos):
-            created = wide_start + rng.uniform(0, 20 * DAY_S)
-            wide.append(
-                self._repo(
-                    owner=self.login, private=False, fork=False, created_s=created, owned=True
-                )
-            )
-        repos.extend(wide)
-        repos.sort(key=lambda r: r.created_at)
-        external = [
-            self._repo(
-                owner=f"{rng.choice(_WORDS)}-org",
-                private=False,
-                fork=False,
-                created_s=self.created_s - rng.uniform(100, 2000) * DAY_S,
-                owned=False,
-            )
-            for _ in range(p.external_repos)
-        ]
-
-        commits = self._commits(active, wide, wide_start)
-        prs, issues, reviews = self._issues_and_reviews(repos, external)
-        return Member(
-            login=self.login,
-            id=self.user_id,
-            name=self.login.replace("-", " ").title(),
-            email=f"{self.user_id}+{self.login}@users.noreply.github.com",
-            created_at=_at(self.created_s),
-            profile=p.name,
-            repos=repos,
-            external_repos=external,
-            commits=commits,
-            pull_requests=prs,
-            issues=issues,
-            reviews=reviews,
-        )
-
-    def _commit(self, repo: Repo, at_s: float, index: int) -> CommitEvent:
-        rng = self.rng
-        committed = _at(at_s)
-        lag = 0 if rng.random() < 0.7 else int(rng.uniform(0, 3 * 3600))
-        sha = hashlib.sha1(f"{self.seed}:{repo.full_name}:{index}".encode()).hexdigest()
-        message = f"{rng.choice(_VERBS)} {rng.choice(_THINGS)}"
-        if rng.random() < 0.2:
-            message += f"\n\nSee #{rng.randint(1, 400)} for the details."
-        return CommitEvent(
-            sha=sha,
-            repo=repo,
-            authored_at=committed - dt.timedelta(seconds=lag),
-            committed_at=committed,
-            message=message,
-        )
-
-    def _commits(
-        self,
-        active: list[tuple[Repo, float, float, float]],
-        wide: list[Repo],
-        wide_start: float,
-    ) -> list[CommitEvent]:
-        rng, p = self.rng, self.profile
-        total_weight = sum(w for *_, w in active) or 1.0
-        yearly = p.commits_per_year
-        commits: list[CommitEvent] = []
-        index = 0
-        for repo, start, end, weight in active:
-            rate_per_s = yearly * (weight / total_weight) * len(active) / 365 / DAY_S
-            # Each repository gets its share of the member's yearly rate while it is active.
-            rate_per_s /= max(1.0, len(active) * 0.6)
-            count = int(rate_per_s * (end - start)) + 1
-            for _ in range(count):
-                commits.append(self._commit(repo, rng.uniform(start, end), index))
-                index += 1
-        for repo in wide:
-            start = repo.created_at.timestamp()
-            for _ in range(rng.randint(3, 8)):
-                commits.append(
-                    self._commit(repo, rng.uniform(start, wide_start + 340 * DAY_S), index)
-                )
-                index += 1
-        if p.burst_commits and active:
-            repo, start, _, _ = active[0]
-            week_start = (self.anchor_s + start) / 2
-            week_start -= (week_start - 4 * DAY_S) % (7 * DAY_S)  # align to a Monday (epoch: Thu)
-            for _ in range(p.burst_commits):
-                commits.append(
-                    self._commit(repo, week_start + rng.uniform(0, 7 * DAY_S - 1), index)
-                )
-                index += 1
-        commits.sort(key=lambda c: (c.committed_at, c.sha))
-        return commits
-
-    def _issues_and_reviews(
-        self, repos: list[Repo], external: list[Repo]
-    ) -> tuple[list[IssueEvent], list[IssueEvent], list[ReviewEvent]]:
-        rng, p = self.rng, self.profile
-        own = [r for r in repos if not r.fork]
-        years = (self.horizon_s - self.created_s) / (365 * DAY_S)
-        # (time, kind, repo): kind is "pr", "issue" or "review" (of someone else's pull request)
-        planned: list[tuple[float, str, Repo]] = []
-        for kind, per_year in (
-            ("pr", p.prs_per_year),
-            ("issue", p.issues_per_year),
-            ("review", p.reviews_per_year),
-        ):
-            for _ in range(int(per_year * years)):
-                pool = external if external and rng.random() < 0.35 else own
-                repo = rng.choice(pool)
-                start = max(self.created_s, repo.created_at.timestamp())
-                planned.append((rng.uniform(start, self.horizon_s), kind, repo))
-        planned.sort(key=lambda item: (item[0], item[1], item[2].id))
-        numbers: dict[int, int] = {}
-        prs: list[IssueEvent] = []
-        issues: list[IssueEvent] = []
-        reviews: list[ReviewEvent] = []
-        for at_s, kind, repo in planned:
-            gap = rng.randint(1, 3) if repo.owned else rng.randint(1, 40)
-            number = numbers.get(repo.id, 0) + gap
-            numbers[repo.id] = number
-            title = f"{rng.choice(_VERBS)} {rng.choice(_THINGS)}"
-            old = at_s < self.anchor_s - 30 * DAY_S
-            if kind == "review":
-                reviews.append(
-                    ReviewEvent(
-                        id=self._next_id(1_000_000_000),
-                        repo=repo,
-                        pull_request=number,
-                        pull_request_title=title,
-                        state=rng.choices(
-                            ["APPROVED", "COMMENTED", "CHANGES_REQUESTED"], [5, 3, 2]
-                        )[0],
-                        submitted_at=_at(at_s),
-                    )
-                )
-                continue
-            if kind == "pr":
-                states, weights = ["MERGED", "CLOSED", "OPEN"], [7, 2, 1] if old else [3, 1, 6]
-            else:
-                states, weights = ["CLOSED", "OPEN"], [7, 3] if old else [2, 8]
-            event = IssueEvent(
-                id=self._next_id(2_000_000_000),
-                is_pull_request=kind == "pr",
-                repo=repo,
-                number=number,
-                title=title,
-                state=rng.choices(states, weights)[0],
-                created_at=_at(at_s),
-            )
-            (prs if kind == "pr" else issues).append(event)
-        return prs, issues, reviews
-
-
-@functools.lru_cache(maxsize=64)
-def generate_member(*, login: str, profile: str, seed: int, anchor: dt.datetime) -> Member:
-    """The member ``login`` (cached: generation is deterministic in its arguments)."""
-    return _Builder(login=login, profile=PROFILES[profile], seed=seed, anchor=anchor).build()
+    return dataclasses.replace(
+        member,
+        repos=[swap(r) for r in member.repos],
+        external_repos=[swap(r) for r in member.external_repos],
+        commits=[dataclasses.replace(c, repo=swap(c.repo)) for c in member.commits],
+        pull_requests=[dataclasses.replace(p, repo=swap(p.repo)) for p in member.pull_requests],
+        issues=[dataclasses.replace(i, repo=swap(i.repo)) for i in member.issues],
+        reviews=[dataclasses.replace(r, repo=swap(r.repo)) for r in member.reviews],
+    )
 
 
 class Directory:
-    """The synthetic GitHub users of one sandbox: built-in ones plus those added by admin."""
+    """The synthetic GitHub users of one sandbox: built-in ones plus those added by admin, with
+    the renames, transfers and deletions the admin API made since the sandbox (re)started."""
 
     def __init__(self, *, seed: int, anchor: dt.datetime) -> None:
         self.seed = seed
@@ -503,22 +388,36 @@ class Directory:
         self._specs: dict[str, tuple[str, int]] = {
             login: (profile, seed) for login, profile in BUILTIN_MEMBERS.items()
         }
+        self._changes: dict[str, dict[int, Repo]] = {}  # login -> repository id -> changed
+        self._changed_members: dict[str, Member] = {}  # built once per change
 
     def add(self, *, login: str, profile: str, seed: int | None = None) -> Member:
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
         self._specs[login.lower()] = (profile, self.seed if seed is None else seed)
+        self._changes.pop(login.lower(), None)
+        self._changed_members.pop(login.lower(), None)
         return self.get(login)  # type: ignore[return-value]
 
     def logins(self) -> list[str]:
         return sorted(self._specs)
 
     def get(self, login: str) -> Member | None:
+        from sandbox.generator import generate_member
+
         spec = self._specs.get(login.lower())
         if spec is None:
             return None
         profile, seed = spec
-        return generate_member(login=login.lower(), profile=profile, seed=seed, anchor=self.anchor)
+        member = generate_member(
+            login=login.lower(), profile=profile, seed=seed, anchor=self.anchor
+        )
+        changed = self._changes.get(login.lower())
+        if not changed:
+            return member
+        if login.lower() not in self._changed_members:
+            self._changed_members[login.lower()] = with_changes(member, changed)
+        return self._changed_members[login.lower()]
 
     def by_id(self, user_id: int) -> Member | None:
         for login in self._specs:
@@ -526,3 +425,24 @@ class Directory:
             if member is not None and member.id == user_id:
                 return member
         return None
+
+    def change_repo(
+        self,
+        login: str,
+        repo: Repo,
+        *,
+        at: dt.datetime,
+        rename_to: str | None = None,
+        delete: bool = False,
+    ) -> Repo:
+        """Rename (a transfer when the owner changes) or delete ``login``'s ``repo`` at ``at``."""
+        if rename_to is not None:
+            owner, _, name = rename_to.partition("/")
+            if not owner or not name:
+                raise ValueError("the new name must be owner/name")
+            repo = dataclasses.replace(repo, renames=(*repo.renames, Rename(at, owner, name)))
+        if delete:
+            repo = dataclasses.replace(repo, deleted_at=at)
+        self._changes.setdefault(login.lower(), {})[repo.id] = repo
+        self._changed_members.pop(login.lower(), None)
+        return repo

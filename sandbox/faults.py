@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Faults that alter the next matching request(s); the others change state at once.
-REQUEST_FAULTS = ("5xx", "timeout", "malformed")
+# Faults that alter the next matching request(s); the others change state at once. "refuse" is
+# GitHub's 451 for a repository taken down (DMCA) or blocked: it never goes away by retrying.
+REQUEST_FAULTS = ("5xx", "timeout", "malformed", "refuse")
 STATE_FAULTS = ("revoke", "expire_oh_token", "expire_download_urls")
 UPLOAD_STEPS = ("direct", "put", "complete", "delete")
 KINDS = (*REQUEST_FAULTS, *STATE_FAULTS, "fail_upload_step")

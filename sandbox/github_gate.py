@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox.data import Member
+from sandbox.faults import REQUEST_FAULTS as REQUEST_FAULT_KINDS
 from sandbox.ratelimit import Window
 from sandbox.state import GitHubToken, SandboxState
 
@@ -89,6 +90,11 @@ class GitHubGate:
         state = self._state_of(request)
         now_s = state.clock.now_s()
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        body_digest = (
+            hashlib.sha256(await request.body()).hexdigest()[:16]
+            if request.method == "POST"
+            else None
+        )
         secret = _token_of(request)
         token = state.github_tokens.get(secret) if secret else None
         login = token.login if token else None
@@ -116,10 +122,21 @@ class GitHubGate:
                 path=path,
                 status=status,
                 resource=resource,
+                body_digest=body_digest,
                 **values,
             )
 
-        fault = state.faults.take(("5xx", "timeout", "malformed"), path=path, login=login)
+        fault = state.faults.take(REQUEST_FAULT_KINDS, path=path, login=login)
+        if fault is not None and fault.kind == "refuse":
+            log(451)
+            return _json(
+                {
+                    "message": "Repository access blocked",
+                    "block": {"reason": "dmca", "created_at": "2020-01-01T00:00:00Z"},
+                },
+                451,
+                headers,
+            )
         if fault is not None and fault.kind in ("5xx", "timeout"):
             if fault.kind == "timeout":
                 await asyncio.sleep(state.config.timeout_fault_s)

@@ -1,6 +1,9 @@
-"""api.github.com REST endpoints: /user, /user/repos, /repos/{owner}/{repo}[/commits], /rate_limit.
+"""api.github.com REST endpoints: /user, /user/repos, /repos/{owner}/{repo}[/commits] (also as
+/repositories/{id}[/commits]), /search/commits, /rate_limit.
 
-Shapes follow GitHub's OpenAPI description (the tests validate them with githubkit's models).
+Shapes follow GitHub's OpenAPI description (the tests validate them with githubkit's models). A
+repository asked for by a name it no longer has (renamed, transferred) answers 301 to its
+``/repositories/{id}`` URL, as GitHub does; a deleted one answers 404.
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ def simple_user(login: str, user_id: int, api: str) -> dict[str, Any]:
     }
 
 
-def _owner(repo: Repo, api: str) -> dict[str, Any]:
-    owner = repo.owner
+def _owner(repo: Repo, api: str, now: dt.datetime) -> dict[str, Any]:
+    owner = repo.owner_at(now)
     user = simple_user(owner, stable_int(f"github-user:{owner}", digits=8), api)
     if owner.endswith("-org"):
         user["type"] = "Organization"
@@ -62,7 +65,7 @@ def _owner(repo: Repo, api: str) -> dict[str, Any]:
 
 def private_user(call: ApiCall) -> dict[str, Any]:
     member, now = call.member, call.state.clock.now()
-    owned = [r for r in member.repos if r.created_at <= now]
+    owned = [r for r in member.repos if r.exists_at(now)]
     private = sum(1 for r in owned if r.private)
     return {
         **simple_user(member.login, member.id, call.api_base),
@@ -103,17 +106,18 @@ def _pushed_at(call: ApiCall, member: Member | None, repo: Repo) -> dt.datetime:
 
 
 def repository_json(call: ApiCall, repo: Repo, member: Member | None) -> dict[str, Any]:
-    api, full = call.api_base, repo.full_name
+    now = call.state.clock.now()
+    api, full = call.api_base, repo.full_name_at(now)
     url = f"{api}/repos/{full}"
     pushed = _pushed_at(call, member, repo)
     body: dict[str, Any] = {
         "id": repo.id,
         "node_id": _node_id("R_kgDO", repo.id),
-        "name": repo.name,
+        "name": repo.name_at(now),
         "full_name": full,
         "private": repo.private,
-        "owner": _owner(repo, api),
-        "html_url": repo.html_url,
+        "owner": _owner(repo, api, now),
+        "html_url": repo.html_url_at(now),
         "description": repo.description,
         "fork": repo.fork,
         "url": url,
@@ -201,7 +205,8 @@ def repository_json(call: ApiCall, repo: Repo, member: Member | None) -> dict[st
 
 
 def commit_json(call: ApiCall, commit: CommitEvent, member: Member) -> dict[str, Any]:
-    api, full = call.api_base, commit.repo.full_name
+    now = call.state.clock.now()
+    api, full = call.api_base, commit.repo.full_name_at(now)
     person = {"name": member.name, "email": member.email}
     parent = hashlib.sha1(f"parent:{commit.sha}".encode()).hexdigest()
     tree = hashlib.sha1(f"tree:{commit.sha}".encode()).hexdigest()
@@ -224,7 +229,7 @@ def commit_json(call: ApiCall, commit: CommitEvent, member: Member) -> dict[str,
             },
         },
         "url": f"{api}/repos/{full}/commits/{commit.sha}",
-        "html_url": commit.html_url,
+        "html_url": commit.html_url_at(now),
         "comments_url": f"{api}/repos/{full}/commits/{commit.sha}/comments",
         "author": simple_user(member.login, member.id, api),
         "committer": simple_user(member.login, member.id, api),
@@ -279,14 +284,14 @@ async def list_user_repos(call: ApiCall) -> ApiResult:
     if visibility not in ("all", "public", "private"):
         return _error(422, "Validation Failed")
     affiliation = query.get("affiliation", "owner,collaborator,organization_member")
-    repos = [r for r in call.member.repos if r.created_at <= now]
+    repos = [r for r in call.member.repos if r.exists_at(now)]
     if "owner" not in affiliation.split(","):
         repos = []
     if not call.token.can_read_private or visibility == "public":
         repos = [r for r in repos if not r.private]
     if visibility == "private":
         repos = [r for r in repos if r.private]
-    repos.sort(key=lambda r: r.full_name.lower())  # GitHub's default sort: full_name
+    repos.sort(key=lambda r: r.full_name_at(now).lower())  # GitHub's default sort: full_name
     paged = paginate(call, repos)
     if isinstance(paged, ApiResult):
         return paged
@@ -294,29 +299,63 @@ async def list_user_repos(call: ApiCall) -> ApiResult:
     return ApiResult(200, [repository_json(call, r, call.member) for r in chunk], headers)
 
 
-def _find_repo(call: ApiCall) -> tuple[Repo, Member | None] | ApiResult:
-    owner = call.request.path_params["owner"]
-    name = call.request.path_params["repo"]
-    full = f"{owner}/{name}"
-    owner_member = call.state.directory.get(owner)
-    repo = (owner_member.repo(full) if owner_member else None) or call.member.repo(full)
-    now = call.state.clock.now()
-    hidden = (
-        repo is not None
-        and repo.private
-        and not (call.token.can_read_private and repo.owner.lower() == call.member.login)
-    )
-    if repo is None or repo.created_at > now or hidden:
+def _find_repo(call: ApiCall) -> tuple[Repo, Member] | ApiResult:
+    """The repository the path names, with the member whose history holds it.
+
+    By id (``/repositories/{id}``), by its current name, or by a former name: then 301 to its
+    ``/repositories/{id}`` URL (path and query kept), as GitHub answers for renamed and
+    transferred repositories. Deleted, not yet created, or private and not readable: 404.
+    """
+    now, params = call.state.clock.now(), call.request.path_params
+    holders = [call.member]
+    owner = call.state.directory.get(str(params.get("owner", "")))
+    if owner is not None and owner.id != call.member.id:
+        holders.append(owner)
+    found: tuple[Repo, Member] | None = None
+    for holder in holders:
+        if "repository_id" in params:
+            repo = holder.repo_by_id(int(params["repository_id"]))
+        else:
+            full_name = f"{params['owner']}/{params['repo']}"
+            repo = holder.repo(full_name, now)
+            moved = holder.renamed_repo(full_name, now) if repo is None else None
+            if moved is not None and moved.exists_at(now):
+                return _moved(call, moved)
+        if repo is not None:
+            found = (repo, holder)
+            break
+    if found is None or not found[0].exists_at(now):
         return _error(404, "Not Found", f"{DOCS}/repos/repos#get-a-repository")
-    return repo, owner_member if repo.owned else None
+    repo, holder = found
+    readable = call.token.can_read_private and holder.id == call.member.id
+    if repo.private and not readable:
+        return _error(404, "Not Found", f"{DOCS}/repos/repos#get-a-repository")
+    return repo, holder
+
+
+def _moved(call: ApiCall, repo: Repo) -> ApiResult:
+    """GitHub's answer for a repository's former name: 301 to the same path under its id."""
+    params, url = call.request.path_params, call.request.url
+    prefix = f"/github-api/repos/{params['owner']}/{params['repo']}"
+    rest = url.path[len(prefix) :] if url.path.lower().startswith(prefix.lower()) else ""
+    location = f"{call.api_base}/repositories/{repo.id}{rest}"
+    if url.query:
+        location += f"?{url.query}"
+    body = {
+        "message": "Moved Permanently",
+        "url": location,
+        "documentation_url": f"{DOCS}/guides/best-practices-for-using-the-rest-api"
+        "#follow-redirects",
+    }
+    return ApiResult(301, body, {"location": location})
 
 
 async def get_repo(call: ApiCall) -> ApiResult:
     found = _find_repo(call)
     if isinstance(found, ApiResult):
         return found
-    repo, member = found
-    body = repository_json(call, repo, member)
+    repo, holder = found
+    body = repository_json(call, repo, holder)
     body["subscribers_count"] = 1
     body["network_count"] = 0
     return ApiResult(200, body)
@@ -334,9 +373,7 @@ async def list_commits(call: ApiCall) -> ApiResult:
         return found
     repo, member = found
     now = call.state.clock.now()
-    history = (
-        [c for c in member.commits_until(now) if c.repo.id == repo.id] if member is not None else []
-    )
+    history = [c for c in member.commits_until(now) if c.repo.id == repo.id]
     if not history and not repo.fork and repo.owned:
         return _error(409, "Git Repository is empty.", f"{DOCS}/commits/commits#list-commits")
     query = call.request.query_params
@@ -345,15 +382,7 @@ async def list_commits(call: ApiCall) -> ApiResult:
     except ValueError:
         return _error(422, "Invalid value for `since` or `until`.")
     author = query.get("author")
-    if (
-        author
-        and member is not None
-        and author.lower()
-        not in (
-            member.login.lower(),
-            member.email.lower(),
-        )
-    ):
+    if author and author.lower() not in (member.login.lower(), member.email.lower()):
         history = []
     history = [
         c
@@ -365,8 +394,7 @@ async def list_commits(call: ApiCall) -> ApiResult:
     if isinstance(paged, ApiResult):
         return paged
     chunk, headers = paged
-    assert member is not None or not chunk
-    return ApiResult(200, [commit_json(call, c, member) for c in chunk], headers)  # type: ignore[arg-type]
+    return ApiResult(200, [commit_json(call, c, member) for c in chunk], headers)
 
 
 async def get_rate_limit(call: ApiCall) -> ApiResult:

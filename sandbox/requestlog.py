@@ -21,6 +21,8 @@ class LoggedRequest:
     remaining_after: int | None
     violation: bool  # arrived while the user's budget for that resource was already 0
     secondary_limited: bool = False
+    # What was asked, for POST (a GraphQL query and its variables): equal digests, same query.
+    body_digest: str | None = None
 
 
 class RequestLog:

@@ -94,12 +94,19 @@ def sort_activity(activity: WeekActivity) -> WeekActivity:
     return activity
 
 
-def make_week(week: IsoWeek, activity: WeekActivity, *, fetched_at: dt.datetime) -> Week:
-    """A staged week: its activity plus its dates and whether it had ended when fetched."""
+def make_week(
+    week: IsoWeek,
+    activity: WeekActivity,
+    *,
+    fetched_at: dt.datetime,
+    settles_after: dt.timedelta = dt.timedelta(0),
+) -> Week:
+    """A staged week: its activity plus its dates and whether it was complete when fetched,
+    that is, had ended at least ``settles_after`` before (the time its data may still change)."""
     return {
         "start": week.start.isoformat(),
         "end": week.end.isoformat(),
-        "complete": fetched_at >= week.ends_at,
+        "complete": fetched_at >= week.ends_at + settles_after,
         "fetched_at": utc_timestamp(fetched_at),
         **sort_activity(activity),
     }

@@ -147,6 +147,10 @@ def transition(
 
 # Arbitrary key of the PostgreSQL advisory lock that serialises table creation.
 SCHEMA_LOCK_ID = 7_413_112
+# How long a SQLite writer waits for another's write lock: far above any transaction here.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# SQLite transactions begin IMMEDIATE: see init_database.
+SQLITE_LOCK_TYPE = "IMMEDIATE"
 
 
 def init_database(url: str) -> peewee.Database:
@@ -157,7 +161,16 @@ def init_database(url: str) -> peewee.Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         database: peewee.Database = connect(
             url,
-            pragmas={"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1},
+            pragmas={
+                "journal_mode": "wal",
+                "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+                "foreign_keys": 1,
+            },
+            # Every transaction takes SQLite's write lock when it begins, waiting up to the busy
+            # timeout for it. A deferred one reads first, and its first write then fails at once
+            # ("database is locked") if another connection wrote meanwhile: a member's request
+            # would fail because another member's sync was staging weeks.
+            lock_type=SQLITE_LOCK_TYPE,
         )
     else:
         database = connect(url)
@@ -166,16 +179,23 @@ def init_database(url: str) -> peewee.Database:
         if isinstance(database, peewee.PostgresqlDatabase):
             # Every service creates missing tables at start-up; on PostgreSQL concurrent CREATE
             # INDEX statements collide, so creation is serialised by an advisory lock.
-            with db.atomic():
+            with write_transaction():
                 db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
                 _create_schema(database)
         else:
-            # IMMEDIATE takes the write lock at once, waiting busy_timeout for it: a deferred
-            # transaction that reads and then writes fails at once ("database is locked") when
-            # every service starts together.
-            with db.atomic("IMMEDIATE"):
+            with write_transaction():  # every service may start at once
                 _create_schema(database)
     return database
+
+
+def write_transaction() -> Any:
+    """A transaction for reading then writing rows, safe beside concurrent writers.
+
+    On SQLite it begins IMMEDIATE (the database's ``lock_type``): the write lock is taken at
+    once, so a concurrent writer makes it wait (busy timeout) instead of failing. PostgreSQL
+    needs nothing more: row locks are taken by the writes themselves.
+    """
+    return db.atomic()
 
 
 def _create_schema(database: peewee.Database) -> None:

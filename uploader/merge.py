@@ -10,6 +10,11 @@ def merge_weeks(existing: Iterable[dict[str, Any]], staged: dict[str, Any]) -> d
     """Every week of every existing file, the most recently fetched version of each winning,
     with staged weeks replacing the same weeks (they were always fetched after the file's).
 
+    A staged week that says exactly what the held one says (only ``fetched_at`` differs) leaves
+    the held one in place: a refresh that found nothing new then gives the same bytes, and
+    nothing is uploaded. ``fetched_at`` is thus when a week's content was read, not when it
+    was last confirmed.
+
     Imported commits (those with a ``source``, from the older integration's ``github.json``)
     survive the replacement: GitHub may no longer serve them, and the import is done only once.
     """
@@ -23,7 +28,11 @@ def merge_weeks(existing: Iterable[dict[str, Any]], staged: dict[str, Any]) -> d
             for commit in week["commits"]:
                 if isinstance(commit, dict) and commit.get("source"):
                     imported.setdefault(key, {}).setdefault(commit["sha"], commit)
-    merged.update(staged)
+    for key, week in staged.items():
+        held = merged.get(key)
+        again = with_commits(week, imported.get(key, {}).values())
+        if held is None or _content(held) != _content(again):
+            merged[key] = week
     for key, commits in imported.items():
         merged[key] = with_commits(merged[key], commits.values())
     return merged
@@ -36,6 +45,11 @@ def with_commits(week: dict[str, Any], commits: Iterable[dict[str, Any]]) -> dic
     if not extra:
         return week
     return {**week, "commits": sorted([*week["commits"], *extra], key=commit_order)}
+
+
+def _content(week: dict[str, Any]) -> dict[str, Any]:
+    """Everything a week says but when it was read."""
+    return {key: value for key, value in week.items() if key != "fetched_at"}
 
 
 def commit_order(commit: dict[str, Any]) -> tuple[str, str, str]:

@@ -17,13 +17,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import redis
 
 from shared import keys
 from shared.activity import parse_timestamp
-from shared.errors import MalformedResponse, RateLimited, TokenRevoked, UpstreamUnavailable
+from shared.errors import (
+    MalformedResponse,
+    RateLimited,
+    TokenRevoked,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from shared.github.ratelimit import RateLimiter
 
 USER_AGENT = "oh-github-source/0.1 (+https://www.openhumans.org)"
@@ -35,6 +42,10 @@ FIRST_BACKOFF_S = 0.5
 SECONDARY_LIMIT_WAIT_S = 60
 # ETags are kept this long; a week's listing is rarely asked again after that.
 ETAG_TTL_S = 14 * 86400
+# Redirects followed for one request: a renamed repository takes one, a transferred one too.
+MAX_REDIRECTS = 3
+# GitHub's answer for a repository's former name (301), and the temporary ones it may send.
+REDIRECT_STATUSES = (301, 302, 307, 308)
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,13 @@ class GitHubUser:
         return "repo" in self.scopes
 
 
-class NotFound(Exception):
+class NotFound(UpstreamError):
     """404: the repository is gone or not visible with this token."""
+
+
+class Unavailable(NotFound):
+    """GitHub refuses this resource for good: 410, 451 (taken down), a 403 that is no rate
+    limit (blocked, an organisation's SSO), or a redirect to another host or in a loop."""
 
 
 @dataclass
@@ -212,9 +228,39 @@ class GitHubClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
     ) -> tuple[Any, httpx.Response]:
-        """One logical request with GitHub's rules; returns (parsed JSON, response)."""
+        """One logical request with GitHub's rules; returns (parsed JSON, response).
+
+        A redirect on GitHub's own host (a renamed or transferred repository answers 301) is
+        followed: the new URL carries every parameter.
+        """
         if not url.startswith("http"):
             url = self._api_url + url
+        for _ in range(MAX_REDIRECTS):
+            body, response = self._send_once(
+                method, url, resource=resource, params=params, json_body=json_body
+            )
+            if response.status_code not in REDIRECT_STATUSES:
+                return body, response
+            url = self._redirect_target(url, response)
+            params = None
+        raise Unavailable(f"GitHub redirected {url} more than {MAX_REDIRECTS} times")
+
+    def _redirect_target(self, url: str, response: httpx.Response) -> str:
+        location = response.headers.get("location", "")
+        target = str(response.request.url.join(location)) if location else ""
+        if not target or urlsplit(target).netloc != urlsplit(self._api_url).netloc:
+            raise Unavailable(f"GitHub redirected {url} to another host: {target!r}")
+        return target
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        resource: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+    ) -> tuple[Any, httpx.Response]:
         cached = self._etags.get(url, params) if (self._etags and method == "GET") else None
         last_error: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):
@@ -243,6 +289,10 @@ class GitHubClient:
                 continue
             if response.status_code == 404:
                 raise NotFound(url)
+            if response.status_code in (403, 410, 451):
+                raise Unavailable(f"GitHub answered {response.status_code} on {url}")
+            if response.status_code in REDIRECT_STATUSES:
+                return None, response
             try:
                 body = response.json() if response.content else None
             except ValueError:
@@ -361,6 +411,23 @@ class GitHubClient:
             url = response.links.get("next", {}).get("url")
             params = None  # the next URL carries every parameter
             yield body, url
+
+    def iter_search_commit_pages(
+        self, query: str, *, start_url: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], int, str | None]]:
+        """Commit search results (oldest author date first), a page at a time, each with the
+        total count and the next page's URL. GitHub answers the first 1000 results only."""
+        url: str | None = start_url or f"{self._api_url}/search/commits"
+        params: dict[str, Any] | None = None
+        if start_url is None:
+            params = {"q": query, "sort": "author-date", "order": "asc", "per_page": 100}
+        while url:
+            body, response = self._send("GET", url, resource="search", params=params)
+            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+                raise MalformedResponse(f"commit search for {query!r} is not a result page")
+            url = response.links.get("next", {}).get("url")
+            params = None
+            yield body["items"], int(body.get("total_count", 0)), url
 
     def iter_commits(
         self, repository: str, *, author: str, since: dt.datetime, until: dt.datetime

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from fetcher.contributions import MAX_REPOSITORIES, fetch_period
-from shared.errors import MalformedResponse
+from shared.errors import MalformedResponse, RateLimited
 from shared.github.client import GitHubClient
 from shared.isoweek import IsoWeek
 
@@ -253,3 +253,97 @@ def test_an_answer_without_the_collection_is_malformed(client: GitHubClient) -> 
     respx.post(f"{API}/graphql").respond(200, json={"data": {"user": None}})
     with pytest.raises(MalformedResponse):
         fetch_period(client, login="ghost", starts_at=STARTS_AT, ends_at=ENDS_AT)
+
+
+class Kept:
+    """Answers kept between two runs of one sync (SyncProgress keeps them in Redis)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Any] = {}
+
+    def recall(self, query_key: str) -> Any:
+        return self.answers.get(query_key)
+
+    def remember(self, query_key: str, answer: Any) -> None:
+        self.answers[query_key] = answer
+
+
+@respx.mock
+def test_a_period_resumes_after_a_limit_without_asking_again(client: GitHubClient) -> None:
+    limited = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]}
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1900000000"}
+    asked: list[str] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        asked.append(body["variables"].get("after") or "first")
+        if body["variables"].get("after") == "c1" and asked.count("c1") == 1:
+            return httpx.Response(200, json=limited, headers=headers)
+        data = period_data(
+            issueContributions=connection(
+                [issue_node(1, "2024-02-01T00:00:00Z")],
+                next_cursor="c1" if "contributionCalendar" in body["query"] else None,
+            )
+        )
+        return httpx.Response(200, json={"data": {"user": {"contributionsCollection": data}}})
+
+    respx.post(f"{API}/graphql").mock(side_effect=respond)
+    kept = Kept()
+    with pytest.raises(RateLimited):
+        fetch_period(client, login="octocat", starts_at=STARTS_AT, ends_at=ENDS_AT, answers=kept)
+    result = fetch_period(
+        client, login="octocat", starts_at=STARTS_AT, ends_at=ENDS_AT, answers=kept
+    )
+    assert asked == ["first", "c1", "c1"]  # the first page was not asked again
+    assert [issue["number"] for issue in result.issues] == [1, 1]
+
+
+def search_item(repository: str, *, fork: bool = False) -> dict[str, Any]:
+    return {"sha": "0" * 40, "repository": {"full_name": repository, "fork": fork}}
+
+
+@respx.mock
+def test_a_day_over_the_repository_cap_is_asked_of_the_commit_search(
+    client: GitHubClient,
+) -> None:
+    day = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    everyone = names("wide", 150)
+
+    def handler(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        starts = dt.datetime.fromisoformat(variables["from"].replace("Z", "+00:00"))
+        ends = dt.datetime.fromisoformat(variables["to"].replace("Z", "+00:00"))
+        found = everyone[:MAX_REPOSITORIES] if starts <= day <= ends else []
+        data = {
+            "commitContributionsByRepository": repositories(found, commits=1),
+            "totalRepositoriesWithContributedCommits": 150 if found else 0,
+        }
+        return period_data(**data) if "contributionCalendar" in query else data
+
+    serve(handler)
+    pages = [
+        httpx.Response(
+            200,
+            json={"total_count": 151, "items": [search_item(n) for n in everyone[:100]]},
+            headers={"link": f'<{API}/search/commits?q=x&page=2>; rel="next"'},
+        ),
+        httpx.Response(
+            200,
+            json={
+                "total_count": 151,
+                "items": [search_item(n) for n in everyone[100:]]
+                + [search_item("a/fork", fork=True)],
+            },
+        ),
+    ]
+    search = respx.get(url__startswith=f"{API}/search/commits").mock(side_effect=pages)
+    result = fetch_period(
+        client,
+        login="octocat",
+        starts_at=day - dt.timedelta(days=1),
+        ends_at=day + dt.timedelta(days=1),
+    )
+    assert set(result.repositories) == set(everyone)  # no repository lost, no fork added
+    first = search.calls[0].request.url.params
+    assert first["q"] == "author:octocat author-date:2024-05-01T00:00:00Z..2024-05-01T23:59:59Z"
+    assert (first["sort"], first["order"], first["per_page"]) == ("author-date", "asc", "100")
+    assert str(search.calls[1].request.url) == f"{API}/search/commits?q=x&page=2"

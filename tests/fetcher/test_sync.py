@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from fetcher.sync import Outcome, sync_member
-from shared.activity import activity_of
+from shared.activity import activity_of, parse_timestamp
 from shared.db import Member, StagedWeek
 from shared.errors import UpstreamUnavailable
 from shared.isoweek import IsoWeek
@@ -154,7 +155,7 @@ def test_a_short_5xx_burst_is_retried_within_the_sync(
 
 
 def test_a_long_outage_fails_the_message_and_keeps_staged_weeks(
-    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member], redis_url: str
 ) -> None:
     member = connect("octo-typical")
     assert sync_member(member.id, runtime).kind == "done"
@@ -162,10 +163,13 @@ def test_a_long_outage_fails_the_message_and_keeps_staged_weeks(
     Member.update(sync_state=SyncState.DONE).execute()
     fault = {"kind": "5xx", "login": "octo-typical", "count": None}
     sandbox.post("/_sandbox/faults", json=fault).raise_for_status()
+    runtime.redis.delete("ohgithub:upload.msgs", "ohgithub:upload")  # the first sync's upload
     with pytest.raises(UpstreamUnavailable):
         sync_member(member.id, runtime)  # Dramatiq retries it with back-off
     assert Member.get_by_id(member.id).sync_state == SyncState.ERROR
     assert staged_weeks(member.id) == held
+    # What was staged goes to the member now, whether or not the retries ever succeed.
+    assert queued(redis_url, "upload") == [member.id]
 
 
 def test_the_same_message_twice_at_once_runs_one_sync(
@@ -217,10 +221,15 @@ def test_weeks_end_by_githubs_clock_not_ours(
     member = connect(LOGIN)
     sync_member(member.id, runtime)
     this_week = IsoWeek.current()
-    sandbox.post("/_sandbox/clock", json={"advance_seconds": 7 * 86400}).raise_for_status()
+    # Into the next week, more than a day after this one ended: GitHub has counted it all.
+    now = parse_timestamp(sandbox.get("/_sandbox/clock").json()["now"])
+    later = this_week.next().starts_at + dt.timedelta(hours=25)
+    sandbox.post(
+        "/_sandbox/clock", json={"advance_seconds": (later - now).total_seconds()}
+    ).raise_for_status()
     assert sync_member(member.id, runtime).kind == "done"
     staged = staged_weeks(member.id)
-    assert staged[str(this_week)]["complete"] is True  # GitHub's week has ended
+    assert staged[str(this_week)]["complete"] is True
     assert staged[str(this_week.next())]["complete"] is False
     truth = sandbox.get(f"/_sandbox/github/users/{LOGIN}/truth?private=true").json()
     assert_equals_truth(staged, truth)

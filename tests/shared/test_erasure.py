@@ -46,7 +46,7 @@ def _write_everything(client: redis.Redis, member_id: int, github_id: int) -> No
     progress = SyncProgress(client, member_id)
     week = IsoWeek.parse("2024-W18")
     progress.resume_or_start(Plan(first=week, last=week, fetched_at=dt.datetime.now(dt.UTC)))
-    progress.save_partial("owner/repo|a|b", "https://api.github.test/next", [])
+    progress.save_page("owner/repo|a|b", 0, [], "https://api.github.test/next")
     client.set(keys.sync_pending(member_id), "1")
 
 

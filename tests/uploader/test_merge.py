@@ -73,3 +73,12 @@ def test_nothing_to_merge() -> None:
     assert merge_weeks(iter([]), {"2024-W01": week("2024-01-10T00:00:00Z", "s")}) == {
         "2024-W01": week("2024-01-10T00:00:00Z", "s")
     }
+
+
+def test_a_week_read_again_unchanged_keeps_the_held_version() -> None:
+    held = {"2024-W18": week("2024-05-01T00:00:00Z", "same", complete=False)}
+    again = {"2024-W18": week("2024-05-04T00:00:00Z", "same", complete=False)}
+    assert merge_weeks([held], again)["2024-W18"]["fetched_at"] == "2024-05-01T00:00:00Z"
+    # Any change (here: the week is now complete) replaces it.
+    done = {"2024-W18": week("2024-05-07T00:00:00Z", "same", complete=True)}
+    assert merge_weeks([held], done)["2024-W18"]["fetched_at"] == "2024-05-07T00:00:00Z"
