@@ -15,7 +15,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from peewee import EXCLUDED, fn
 
 from fetcher.bucketing import bucket_weeks, commit_record
@@ -32,10 +31,11 @@ from fetcher.progress import Plan, SyncProgress, listing_key
 from shared import keys, queues
 from shared.activity import Commit, parse_timestamp, utc_timestamp
 from shared.db import Member, StagedWeek, db, transition, utcnow
-from shared.errors import RateLimited, TokenRevoked
+from shared.errors import LockLost, RateLimited, TokenRevoked
 from shared.github.client import EtagCache, GitHubClient, GitHubUser, NotFound
 from shared.github.ratelimit import RateLimiter
 from shared.isoweek import IsoWeek
+from shared.locks import KeptLock
 from shared.logging import get_logger
 from shared.runtime import Runtime
 from shared.syncstate import NEEDS_ACTION, SyncState
@@ -65,17 +65,14 @@ class Outcome:
 
 def sync_member(member_id: int, runtime: Runtime) -> Outcome:
     """Run one sync, unless another holds the member's lock: then come back when it is free."""
-    # Renewed after every request batch, the lock lapses on its own if this fetcher dies.
-    lock = runtime.redis.lock(keys.sync_lock(member_id), timeout=runtime.settings.sync_lock_ttl_s)
-    if not lock.acquire(blocking=False):
+    # Kept alive while this fetcher lives, the lock lapses within SYNC_LOCK_TTL if it dies.
+    lock = KeptLock(
+        runtime.redis, keys.sync_lock(member_id), ttl_s=runtime.settings.sync_lock_ttl_s
+    )
+    if not lock.acquire():
         return _come_back_later(member_id, runtime)
-    try:
+    with lock:
         return _sync(member_id, runtime, lock)
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            log.warning("sync_lock_lost", member_id=member_id)
 
 
 def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
@@ -97,7 +94,7 @@ def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
     return Outcome("busy")
 
 
-def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
+def _sync(member_id: int, runtime: Runtime, lock: KeptLock) -> Outcome:
     member = Member.get_or_none(Member.id == member_id)
     if member is None or not member.github_connected:
         log.info("sync_skipped_not_connected", member_id=member_id)
@@ -116,7 +113,7 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         limiter=limiter if member.github_id else None,
         etags=EtagCache(runtime.redis, member.github_id) if member.github_id else None,
         timeout_s=settings.http_timeout_s,
-        before_request=lock.reacquire,  # the member lock lapses only if this fetcher dies
+        before_request=lock.check,  # stop if this fetcher stalled and lost the member
     )
     if not transition(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None):
         # Moved meanwhile to a state no sync may leave (deleting, needs an action).
@@ -128,6 +125,10 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
             staged = _fetch(member, runtime, client)
     except RateLimited as limit:
         return _wait_for_reset(member_id, limit)
+    except LockLost:
+        # This fetcher stalled past SYNC_LOCK_TTL: another may be running the sync now.
+        log.warning("sync_lock_lost", member_id=member_id)
+        return Outcome("lost")
     except TokenRevoked:
         transition(
             member_id,

@@ -5,9 +5,14 @@ DataSourceError
  │    ├── RateLimited(resets_at)   GitHub's budget is spent until ``resets_at``
  │    ├── TokenRevoked             GitHub answered 401: the member must reconnect
  │    ├── OpenHumansAuthError      Open Humans refused the token or the refresh token
+ │    │    └── OpenHumansLoginNeeded   no usable refresh token: only the member can help
+ │    ├── OpenHumansMisconfigured  the project's own credentials are wrong: an operator's job
  │    ├── UpstreamUnavailable      5xx, timeout, connection error: retry with backoff
- │    └── MalformedResponse        the body is not what the API documents: retry
- └── InvalidFile                   the member's Open Humans file does not parse or validate
+ │    │    └── DownloadUrlExpired  a file's signed URL lapsed: ask for a fresh one
+ │    ├── MalformedResponse        the body is not what the API documents: retry
+ │    └── NotFound, Unavailable    (shared.github.client) a repository GitHub does not serve
+ ├── InvalidFile                   the member's Open Humans file does not parse or validate
+ └── LockLost                      a lock lapsed while held (the process stalled): stop
 """
 
 from __future__ import annotations
@@ -66,3 +71,8 @@ class MalformedResponse(UpstreamError):
 
 class InvalidFile(DataSourceError):
     pass
+
+
+class LockLost(DataSourceError):
+    """A lock this process worked under lapsed (it stalled longer than the lock's TTL): another
+    process may have taken over, so this one stops without writing more."""

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -21,13 +24,52 @@ UPLOAD_QUEUE = "upload"
 UPLOAD_ACTOR = "upload_member"
 DELETE_ACTOR = "delete_member_file"  # on the upload queue: never interleaves with an upload
 # A worker silent this long is presumed dead and its messages go back on their queue (Dramatiq's
-# default is 60 s); live workers speak every few seconds even when busy (delay-queue polls).
-HEARTBEAT_TIMEOUT_MS = 20_000
-# Commands per million that run the broker's maintenance, which is what requeues a dead
-# worker's messages: 2% (Dramatiq's default 0.1% can leave them for a quarter of an hour).
-MAINTENANCE_CHANCE = 20_000
+# default is 60 s); live workers speak at least every second even when busy (delay-queue polls).
+HEARTBEAT_TIMEOUT_MS = 15_000
+# Each process runs the broker's maintenance (which requeues a dead worker's messages) at most
+# this often, on its next command. Dramatiq draws maintenance at random (0.1% of commands by
+# default): a dead fetcher's sync then waited a minute or a quarter of an hour for a live one's
+# lucky draw. On a clock, recovery takes the heartbeat timeout plus a few seconds, every time,
+# and the cost stays bounded (maintenance lists the keys of a dead worker's acks).
+MAINTENANCE_INTERVAL_S = 2.0
 # Dramatiq refuses delays of 7 days or more; a rate-limit wait is at most an hour anyway.
 MAX_DELAY_MS = 6 * 24 * 3600 * 1000
+
+
+class TimedMaintenanceBroker(RedisBroker):
+    """Dramatiq's Redis broker with maintenance on a clock per queue instead of a random draw.
+
+    Maintenance requeues a dead worker's messages of the queue the command is about, so the
+    clock is kept per queue. Dramatiq has no public hook for this: the broker's two private
+    methods that decide it are wrapped (the version is pinned, and ``tests/e2e/test_crash.py``
+    measures the recovery this gives).
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)  # type: ignore[no-untyped-call]
+        self._maintained_at: dict[str, float] = {}
+        self._maintenance_lock = threading.Lock()
+        self._dispatching = threading.local()  # the queue of the command being built
+
+    def _dispatch(self, command: str) -> Callable[..., Any]:
+        dispatch: Callable[..., Any] = super()._dispatch(command)  # type: ignore[no-untyped-call]
+
+        def about_queue(queue_name: str, *args: Any) -> Any:
+            self._dispatching.queue = queue_name
+            return dispatch(queue_name, *args)
+
+        return about_queue
+
+    def _should_do_maintenance(self, command: str) -> int:
+        if command in ("ack", "nack"):  # as Dramatiq: never while acknowledging
+            return 0
+        queue = getattr(self._dispatching, "queue", "")
+        with self._maintenance_lock:
+            now = time.monotonic()
+            if now - self._maintained_at.get(queue, 0.0) < MAINTENANCE_INTERVAL_S:
+                return 0
+            self._maintained_at[queue] = now
+            return 1
 
 
 def setup_broker(redis_url: str, *, metrics_port: int = 0) -> RedisBroker:
@@ -36,11 +78,10 @@ def setup_broker(redis_url: str, *, metrics_port: int = 0) -> RedisBroker:
     With ``metrics_port`` a worker exports Dramatiq's Prometheus metrics (messages, errors,
     retries, durations, in-progress) on that port.
     """
-    broker = RedisBroker(  # type: ignore[no-untyped-call]
+    broker = TimedMaintenanceBroker(
         url=redis_url,
         namespace=keys.NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
-        maintenance_chance=MAINTENANCE_CHANCE,
     )
     if metrics_port:
         _prometheus_environment(metrics_port)

@@ -82,10 +82,9 @@ class Settings:
     github_reserve: int = 200
     # Seconds a GitHub or Open Humans request may take before it counts as a timeout.
     http_timeout_s: float = 30
-    # A member's sync lock lapses this long after its fetcher stopped renewing it (crashed); a
-    # crashed sync resumes after it. Renewed before every GitHub request, it must outlast one
-    # request and the wait for a crashed request's per-user mutex: more than 3 x HTTP_TIMEOUT.
-    sync_lock_ttl_s: float = 180
+    # A member's sync lock lapses this long after its fetcher died (a live fetcher renews it
+    # every third of it, from a thread of its own); a crashed sync resumes after it.
+    sync_lock_ttl_s: float = 15
     # Port on which each fetcher and uploader worker exports Prometheus metrics; 0 turns it off.
     worker_metrics_port: int = 0
     # Port on which the gateway exports its Prometheus metrics, apart from the public site (so
@@ -146,8 +145,6 @@ class Settings:
             problems.append("OPENHUMANS_WEBHOOK_SECRET is empty")
         if not self.uses_https:
             problems.append("APP_BASE_URL is not https")
-        if self.sync_lock_ttl_s <= 3 * self.http_timeout_s:
-            problems.append("SYNC_LOCK_TTL must be more than 3 x HTTP_TIMEOUT")
         if self.secret_key == DEV_SECRET_KEY:
             problems.append("SECRET_KEY is the development default")
         if self.token_encryption_keys == DEV_TOKEN_KEY:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from importlib import resources
 
 import redis
 
 from shared import keys
 from shared.errors import RateLimited
+from shared.locks import KeptLock
 
 _RESERVE_SCRIPT = resources.files("shared.github").joinpath("reserve.lua").read_text()
+# A dead fetcher's hold on a GitHub user's mutex lapses after this (a live one renews it).
+MUTEX_TTL_S = 10
 # Secondary limits are remembered this long: a strike within it doubles the next wait.
 SECONDARY_STRIKE_MEMORY_S = 3600
 
@@ -35,9 +38,9 @@ class RateLimiter:
     ) -> None:
         self._redis = client
         self._reserve = reserve
-        # The mutex is held for one request: one that holds it longer than its timeout (plus a
-        # margin) has died with it, and the next request of the user may go.
-        self.mutex_ttl_s = request_timeout_s * 1.5 + 1
+        # The mutex is held for one request and kept alive meanwhile (shared.locks): a holder
+        # that died loses it within MUTEX_TTL_S; a live one may hold it a whole request long.
+        self.mutex_wait_s = request_timeout_s * 1.5 + MUTEX_TTL_S
         self._namespace = namespace
         self._reserve_script = client.register_script(_RESERVE_SCRIPT)
 
@@ -92,16 +95,12 @@ class RateLimiter:
     @contextmanager
     def serial(self, user_id: int) -> Iterator[None]:
         """Hold the user's mutex for one request, so one user's requests never overlap."""
-        lock = self._redis.lock(
+        lock = KeptLock(
+            self._redis,
             keys.github_user_mutex(user_id, namespace=self._namespace),
-            timeout=self.mutex_ttl_s,
-            blocking_timeout=self.mutex_ttl_s + 5,
+            ttl_s=MUTEX_TTL_S,
         )
-        if not lock.acquire():
+        if not lock.acquire(blocking=True, blocking_timeout=self.mutex_wait_s):
             raise TimeoutError(f"GitHub user {user_id}: the previous request is still running")
-        try:
+        with lock:
             yield
-        finally:
-            # Expired meanwhile: someone else may hold it now, and there is nothing to release.
-            with suppress(redis.exceptions.LockError):
-                lock.release()
