@@ -1,0 +1,80 @@
+"""A TCP proxy in front of a real server, which a test can cut: the database "goes away"
+(every connection drops, new ones are refused) and comes back, while the server itself, shared
+with other tests, never notices."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+
+class CuttableProxy:
+    """Forwards ``127.0.0.1:<port>`` to ``target``; ``down()`` / ``up()`` cut and restore it."""
+
+    def __init__(self, *, target_host: str, target_port: int, port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="proxy", daemon=True)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def start(self) -> CuttableProxy:
+        self._thread.start()
+        self._call(self._listen)
+        return self
+
+    def stop(self) -> None:
+        self._call(self._close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def down(self) -> None:
+        """Drop every connection and refuse new ones, as a database that went away."""
+        self._call(self._close)
+
+    def up(self) -> None:
+        self._call(self._listen)
+
+    def _call(self, coroutine: Callable[[], Any]) -> None:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine(), self._loop)
+        future.result(timeout=10)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._serve, "127.0.0.1", self.port, reuse_address=True
+        )
+
+    async def _close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, upstream_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        self._writers.discard(writer)
+        self._writers.discard(upstream_writer)
