@@ -13,7 +13,7 @@ import redis
 from peewee import fn
 
 from shared.crypto import TokenCipher
-from shared.db import Member, StagedWeek, connection, db, transition, utcnow
+from shared.db import Member, StagedWeek, connection, db, member_by_id, transition, utcnow
 from shared.erasure import forget_redis_state
 from shared.logging import get_logger
 from shared.openhumans.tokens import store_tokens
@@ -25,7 +25,7 @@ log = get_logger(__name__)
 
 def get_member(member_id: int) -> Member | None:
     with connection():
-        return Member.get_or_none(Member.id == member_id)
+        return member_by_id(member_id)
 
 
 def upsert_openhumans_member(

@@ -29,8 +29,14 @@ class Runtime:
 _runtime: Runtime | None = None
 
 
-def start(service: str, settings: Settings | None = None) -> Runtime:
-    """Read settings, configure logging and the database; once per process at start-up."""
+def start(
+    service: str, settings: Settings | None = None, *, database_pool: int | None = None
+) -> Runtime:
+    """Read settings, configure logging and the database; once per process at start-up.
+
+    ``database_pool``: how many of the service's threads use the database at once (the size
+    of a pooled database's pool; see ``shared.db.init_database``).
+    """
     global _runtime
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, service=service)
@@ -42,7 +48,7 @@ def start(service: str, settings: Settings | None = None) -> Runtime:
             + "; ".join(problems)
             + ". Set SECRET_KEY and TOKEN_ENCRYPTION_KEYS (see README, Configuration)."
         )
-    init_database(settings.database_url)
+    init_database(settings.database_url, pool_size=database_pool)
     _runtime = Runtime(settings)
     return _runtime
 
