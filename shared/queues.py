@@ -1,22 +1,37 @@
-"""The Dramatiq broker and the two queues; messages carry a member id, never data or tokens.
+"""The Dramatiq broker and the queues; messages carry a member id, never data or tokens.
 
 Senders build messages by actor name, so the gateway and the scheduler need not import the
 fetcher's or uploader's code.
+
+Fetch work has two queues. ``fetch`` takes the syncs that start: a member connecting GitHub,
+"Sync now", the scheduler's refreshes. ``fetch-resumed`` takes the syncs that continue work
+already begun, re-sent by the fetcher for when GitHub's limit resets (or the member's lock
+lapses); its actor has the higher priority, so a worker runs a resumed sync before any first
+sync it holds. With one FIFO queue, a sync re-sent after an hour's wait went to the back,
+behind every member who connected meanwhile, and a heavy member's backfill took twice as long
+as its rate limit requires.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import current_millis, dq_name
 
 from shared import keys
 
 FETCH_QUEUE = "fetch"
 SYNC_ACTOR = "sync_member"
+RESUMED_FETCH_QUEUE = "fetch-resumed"
+RESUMED_SYNC_ACTOR = "resume_sync_member"
+# Dramatiq runs the messages a worker holds lowest priority first (0 is its default).
+RESUMED_SYNC_PRIORITY = 0
+SYNC_PRIORITY = 10
 UPLOAD_QUEUE = "upload"
 UPLOAD_ACTOR = "upload_member"
 DELETE_ACTOR = "delete_member_file"  # on the upload queue: never interleaves with an upload
@@ -89,7 +104,63 @@ def _send(queue: str, actor: str, member_id: int, delay_ms: int | None) -> None:
 
 
 def send_sync(member_id: int, *, delay_ms: int | None = None) -> None:
+    """A sync that starts (first sync, "Sync now", a refresh)."""
     _send(FETCH_QUEUE, SYNC_ACTOR, member_id, delay_ms)
+
+
+def send_syncs(schedule: Sequence[tuple[int, int | None]]) -> None:
+    """Syncs that start, ``(member id, delay in ms or None)`` each, in one round trip to Redis.
+
+    The scheduler sends up to a thousand per tick; one at a time that was a thousand round
+    trips. Each message is enqueued exactly as ``RedisBroker.enqueue`` does it (its own Redis
+    message id, the delay queue with an ``eta`` when delayed, the same middleware hooks), with
+    the broker's dispatch script run in a pipeline.
+    """
+    broker = dramatiq.get_broker()
+    if not isinstance(broker, RedisBroker):
+        for member_id, delay_ms in schedule:
+            send_sync(member_id, delay_ms=delay_ms)
+        return
+    pipeline = broker.client.pipeline(transaction=False)
+    dispatch = broker.scripts["dispatch"]
+    sent = []
+    for member_id, delay_ms in schedule:
+        delay = None if delay_ms is None else max(0, min(int(delay_ms), MAX_DELAY_MS))
+        message: dramatiq.Message[None] = dramatiq.Message(
+            queue_name=FETCH_QUEUE, actor_name=SYNC_ACTOR, args=(member_id,), kwargs={}, options={}
+        )
+        message = message.copy(options={"redis_message_id": str(uuid.uuid4())})
+        queue_name = FETCH_QUEUE
+        if delay is not None:
+            queue_name = dq_name(FETCH_QUEUE)
+            eta = current_millis() + delay
+            message = message.copy(queue_name=queue_name, options={"eta": eta})
+        broker.emit_before("enqueue", message, delay)
+        dispatch(
+            keys=[broker.namespace],
+            args=[
+                "enqueue",
+                current_millis(),
+                queue_name,
+                broker.broker_id,
+                broker.heartbeat_timeout,
+                broker.dead_message_ttl,
+                0,  # no maintenance within the batch
+                broker._max_unpack_size(),  # type: ignore[no-untyped-call]
+                message.options["redis_message_id"],
+                message.encode(),
+            ],
+            client=pipeline,
+        )
+        sent.append((message, delay))
+    pipeline.execute()
+    for message, delay in sent:
+        broker.emit_after("enqueue", message, delay)
+
+
+def send_resumed_sync(member_id: int, *, delay_ms: int | None = None) -> None:
+    """A sync that continues one already begun, served before the syncs that start."""
+    _send(RESUMED_FETCH_QUEUE, RESUMED_SYNC_ACTOR, member_id, delay_ms)
 
 
 def send_upload(member_id: int, *, delay_ms: int | None = None) -> None:
