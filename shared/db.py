@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,36 @@ def transition(
         where &= condition
     updated = Member.update(sync_state=to.value, updated_at=utcnow(), **fields).where(where)
     return bool(updated.execute())
+
+
+# Members moved by one UPDATE of ``transition_many`` (well below SQLite's variable limit).
+TRANSITION_BATCH = 500
+
+
+def transition_many(
+    member_ids: Sequence[int],
+    to: SyncState,
+    *,
+    from_states: Iterable[SyncState] | None = None,
+    condition: peewee.Expression | None = None,
+    **fields: Any,
+) -> set[int]:
+    """``transition`` for many members at once; returns the ids of those who moved.
+
+    One conditional UPDATE ... RETURNING per TRANSITION_BATCH members instead of one per
+    member: each row is moved only if it still satisfies the state table and ``condition``
+    when the UPDATE reaches it, exactly as ``transition`` would have.
+    """
+    allowed = AUTOMATIC_FROM[to] if from_states is None else frozenset(from_states)
+    moved: set[int] = set()
+    for start in range(0, len(member_ids), TRANSITION_BATCH):
+        batch = list(member_ids[start : start + TRANSITION_BATCH])
+        where = Member.id.in_(batch) & Member.sync_state.in_([s.value for s in allowed])
+        if condition is not None:
+            where &= condition
+        update = Member.update(sync_state=to.value, updated_at=utcnow(), **fields).where(where)
+        moved.update(row.id for row in update.returning(Member.id).execute())
+    return moved
 
 
 # Arbitrary key of the PostgreSQL advisory lock that serialises table creation.
