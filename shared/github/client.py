@@ -33,8 +33,10 @@ MAX_ATTEMPTS = 4
 FIRST_BACKOFF_S = 0.5
 # A secondary limit without retry-after: GitHub asks to wait at least a minute.
 SECONDARY_LIMIT_WAIT_S = 60
-# ETags are kept this long; a week's listing is rarely asked again after that.
+# ETags are kept this long: a refresh comes every few days (STALE_AFTER), with a wide margin.
 ETAG_TTL_S = 14 * 86400
+# A response body larger than this is never kept for a 304 (``/user`` is about 2 KB).
+ETAG_MAX_BODY_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,15 @@ class RequestCounter:
 
 
 class EtagCache:
-    """ETag and body of earlier GET responses, per GitHub user, in Redis."""
+    """ETag and body of earlier GET responses, per GitHub user, in Redis.
+
+    Only requests that are asked again with the same URL are worth their body: ``/user``, read by
+    every sync (a 304 is free). Commit listings never are: each sync lists other time ranges,
+    and a resumed sync continues from the next page; keeping their bodies for 14 days cost
+    megabytes of Redis per member and never saved a request. The client therefore asks for
+    ETags only where the caller says so (``conditional``), and bodies over
+    ``ETAG_MAX_BODY_BYTES`` are never kept: a member's entries stay a few kilobytes.
+    """
 
     def __init__(
         self, client: redis.Redis, user_id: int, *, namespace: str = keys.NAMESPACE
@@ -84,8 +94,12 @@ class EtagCache:
     def put(
         self, url: str, params: dict[str, Any] | None, etag: str, body: bytes, link: str
     ) -> None:
+        key = self._key(url, params)
+        if len(body) > ETAG_MAX_BODY_BYTES:
+            self._redis.delete(key)  # an older, smaller version would answer for a newer one
+            return
         entry = json.dumps({"etag": etag, "body": body.decode(), "link": link})
-        self._redis.set(self._key(url, params), entry, ex=ETAG_TTL_S)
+        self._redis.set(key, entry, ex=ETAG_TTL_S)
 
 
 def scopes_of(headers: httpx.Headers) -> list[str]:
@@ -211,11 +225,17 @@ class GitHubClient:
         resource: str,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        conditional: bool = False,
     ) -> tuple[Any, httpx.Response]:
-        """One logical request with GitHub's rules; returns (parsed JSON, response)."""
+        """One logical request with GitHub's rules; returns (parsed JSON, response).
+
+        ``conditional``: a GET asked again with the same URL by later syncs; its ETag and body
+        are kept (see ``EtagCache``), and the next one is sent with ``If-None-Match``.
+        """
         if not url.startswith("http"):
             url = self._api_url + url
-        cached = self._etags.get(url, params) if (self._etags and method == "GET") else None
+        conditional = conditional and self._etags is not None and method == "GET"
+        cached = self._etags.get(url, params) if (self._etags and conditional) else None
         last_error: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
@@ -248,7 +268,7 @@ class GitHubClient:
             except ValueError:
                 last_error = MalformedResponse(f"GitHub sent a body that is not JSON for {url}")
                 continue
-            if self._etags and method == "GET" and response.status_code == 200:
+            if self._etags and conditional and response.status_code == 200:
                 etag = response.headers.get("etag")
                 if etag:
                     self._etags.put(
@@ -296,7 +316,7 @@ class GitHubClient:
     # ---- API -------------------------------------------------------------------------------
 
     def get_user(self) -> GitHubUser:
-        body, response = self._send("GET", "/user", resource="core")
+        body, response = self._send("GET", "/user", resource="core", conditional=True)
         try:
             return GitHubUser(
                 id=int(body["id"]),
