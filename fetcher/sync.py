@@ -111,6 +111,7 @@ def _sync(member_id: int, runtime: Runtime, lock: Any) -> Outcome:
         etags=EtagCache(runtime.redis, member.github_id) if member.github_id else None,
         timeout_s=settings.http_timeout_s,
         before_request=lock.reacquire,  # the member lock lapses only if this fetcher dies
+        http=runtime.http,
     )
     if not transition(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None):
         # Moved meanwhile to a state no sync may leave (deleting, needs an action).

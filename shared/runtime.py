@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import httpx
 import redis
 
 from shared.crypto import TokenCipher
 from shared.db import init_database
+from shared.http import process_client
 from shared.logging import configure_logging
 from shared.settings import Settings
 
@@ -22,8 +24,20 @@ class Runtime:
         return redis.Redis.from_url(self.settings.redis_url)
 
     @cached_property
+    def http(self) -> httpx.Client:
+        """The process's HTTP client for GitHub and Open Humans (``shared.http``)."""
+        return process_client(timeout_s=self.settings.http_timeout_s)
+
+    @cached_property
     def cipher(self) -> TokenCipher:
         return TokenCipher(self.settings.token_encryption_keys)
+
+    def close(self) -> None:
+        """Close the connections built so far (Redis, HTTP)."""
+        if "redis" in self.__dict__:
+            self.redis.close()
+        if "http" in self.__dict__:
+            self.http.close()
 
 
 _runtime: Runtime | None = None

@@ -173,7 +173,11 @@ def limited_until(response: httpx.Response, *, secondary_strikes: int = 0) -> dt
 
 
 class GitHubClient:
-    """One member's view of GitHub. Not thread-safe; one client per sync."""
+    """One member's view of GitHub. Not thread-safe; one client per sync.
+
+    ``http``: the process's shared HTTP client (``shared.http``); without one the client makes
+    its own, closed with it. The member's token goes with each request, never into ``http``.
+    """
 
     def __init__(
         self,
@@ -186,6 +190,7 @@ class GitHubClient:
         timeout_s: float = 30,
         sleep: Any = time.sleep,
         before_request: Callable[[], Any] | None = None,
+        http: httpx.Client | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
         self._user_id = user_id
@@ -196,18 +201,19 @@ class GitHubClient:
         self._before_request = before_request
         self.counter = RequestCounter()
         self.last_headers: httpx.Headers = httpx.Headers()
-        self._http = httpx.Client(
-            timeout=timeout_s,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "User-Agent": USER_AGENT,
-            },
-        )
+        self._timeout_s = timeout_s
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": USER_AGENT,
+        }
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(timeout=timeout_s)
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -290,15 +296,21 @@ class GitHubClient:
     ) -> httpx.Response:
         if self._before_request is not None:
             self._before_request()
+        headers = {**self._headers, **headers}
         if self._limiter is None or self._user_id is None:
             response = self._http.request(
-                method, url, params=params, json=json_body, headers=headers
+                method, url, params=params, json=json_body, headers=headers, timeout=self._timeout_s
             )
         else:
             with self._limiter.serial(self._user_id):
                 self._limiter.reserve(self._user_id, resource)
                 response = self._http.request(
-                    method, url, params=params, json=json_body, headers=headers
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    headers=headers,
+                    timeout=self._timeout_s,
                 )
                 self._limiter.record(self._user_id, _with_local_reset(response.headers))
         self.counter.sent += 1
