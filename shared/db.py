@@ -186,8 +186,8 @@ SCHEMA_LOCK_ID = 7_413_112
 DEFAULT_POOL_SIZE = 20
 # A thread finding every pooled connection in use waits this long for one before failing.
 POOL_WAIT_S = 10
-# A pooled PostgreSQL connection idle this long is closed rather than reused (servers and
-# proxies drop idle connections).
+# A pooled PostgreSQL connection is replaced (when next taken) once it is this old: servers and
+# proxies drop long-lived connections.
 POOL_STALE_S = 300
 _SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1}
 
