@@ -1,14 +1,36 @@
-"""`make bench`: every benchmark, one figure per line as ``name: value``."""
+"""`make bench`: every benchmark, one figure per line as ``name: value``.
+
+BENCH_ONLY (comma-separated: fetch, merge, upload, gateway, scale) runs some of them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
-from bench import fetch, merge
+from bench import fetch, gateway, merge, scale, upload
+
+EVERY = ("fetch", "merge", "upload", "gateway", "scale")
 
 
 def main() -> None:
+    only = [name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()]
+    chosen = set(only or EVERY)
     print(f"date: {dt.date.today().isoformat()}")
+    if "fetch" in chosen:
+        requests_and_time()
+    if "merge" in chosen:
+        figures = merge.run()
+        print(f"merge: {figures['seconds']:.2f} s, {figures['peak_mb']:.0f} MB")
+    if "upload" in chosen:
+        upload.main()
+    if "gateway" in chosen:
+        gateway.main()
+    if "scale" in chosen:
+        scale.main()
+
+
+def requests_and_time() -> None:
     with fetch.bench_environment() as environment:
         members = [
             fetch.measure_member(environment, login) for login in ("octo-heavy", "octo-typical")
@@ -44,8 +66,6 @@ def main() -> None:
         f"({timed['waits']} waits; bound {timed['bound_s']:.1f} s)"
     )
     print(f"backfill time ratio: {timed['elapsed_s'] / timed['bound_s']:.2f}")
-    figures = merge.run()
-    print(f"merge: {figures['seconds']:.2f} s, {figures['peak_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

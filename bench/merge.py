@@ -22,14 +22,14 @@ YEARS = 10
 COMMITS = 50_000
 
 
-def synthetic_history(*, seed: int = 7) -> dict[str, Any]:
+def synthetic_history(*, seed: int = 7, commits: int = COMMITS) -> dict[str, Any]:
     rng = random.Random(seed)
     last = IsoWeek.current().previous()
     first = IsoWeek(last.year - YEARS, last.week if last.week <= 52 else 52)
     weeks = list(first.until(last))
     activity = {week: empty_activity(week) for week in weeks}
     repos = [f"octo-heavy/repo-{i:02d}" for i in range(60)]
-    for n in range(COMMITS):
+    for n in range(commits):
         week = rng.choice(weeks)
         when = week.starts_at + dt.timedelta(seconds=rng.randrange(7 * 86400))
         activity[week]["commits"].append(

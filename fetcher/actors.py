@@ -28,11 +28,30 @@ TIME_LIMIT_MS = 6 * 3600 * 1000
 @dramatiq.actor(
     actor_name=queues.SYNC_ACTOR,
     queue_name=queues.FETCH_QUEUE,
+    priority=queues.SYNC_PRIORITY,
     max_retries=MAX_RETRIES,
     min_backoff=MIN_BACKOFF_MS,
     max_backoff=MAX_BACKOFF_MS,
     time_limit=TIME_LIMIT_MS,
 )
 def sync(member_id: int) -> None:
+    _sync(member_id)
+
+
+@dramatiq.actor(
+    actor_name=queues.RESUMED_SYNC_ACTOR,
+    queue_name=queues.RESUMED_FETCH_QUEUE,
+    priority=queues.RESUMED_SYNC_PRIORITY,
+    max_retries=MAX_RETRIES,
+    min_backoff=MIN_BACKOFF_MS,
+    max_backoff=MAX_BACKOFF_MS,
+    time_limit=TIME_LIMIT_MS,
+)
+def resume_sync(member_id: int) -> None:
+    """The same sync, re-sent to continue: it runs before the syncs that start."""
+    _sync(member_id)
+
+
+def _sync(member_id: int) -> None:
     with structlog.contextvars.bound_contextvars(member_id=member_id), connection():
         sync_member(member_id, _runtime)

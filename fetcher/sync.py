@@ -87,7 +87,7 @@ def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
     # The marker lapses just before the re-sent message runs, so that one may re-send in turn.
     marker = keys.sync_pending(member_id)
     if runtime.redis.set(marker, "1", nx=True, px=delay_ms - BUSY_MARGIN_MS // 2):
-        queues.send_sync(member_id, delay_ms=delay_ms)
+        queues.send_resumed_sync(member_id, delay_ms=delay_ms)
         log.info("sync_busy_resent", member_id=member_id, delay_ms=delay_ms)
     else:
         log.info("sync_busy_dropped", member_id=member_id, reason="a re-send is pending")
@@ -114,6 +114,7 @@ def _sync(member_id: int, runtime: Runtime, lock: KeptLock) -> Outcome:
         etags=EtagCache(runtime.redis, member.github_id) if member.github_id else None,
         timeout_s=settings.http_timeout_s,
         before_request=lock.check,  # stop if this fetcher stalled and lost the member
+        http=runtime.http,
     )
     if not transition(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None):
         # Moved meanwhile to a state no sync may leave (deleting, needs an action).
@@ -170,7 +171,7 @@ def _wait_for_reset(member_id: int, limit: RateLimited) -> Outcome:
     )
     if StagedWeek.select().where(StagedWeek.member == member_id).exists():
         queues.send_upload(member_id)
-    queues.send_sync(member_id, delay_ms=int(max(delay_s, 1) * 1000))
+    queues.send_resumed_sync(member_id, delay_ms=int(max(delay_s, 1) * 1000))
     log.info(
         "sync_waiting",
         member_id=member_id,

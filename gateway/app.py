@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 import jinja2
 import peewee
 import redis
@@ -33,12 +34,16 @@ from gateway.ratelimit import RateLimitMiddleware, RateLimits
 from gateway.routes import routes
 from gateway.sessions import SESSION_MAX_AGE_S
 from shared import keys, runtime
+from shared.db import close_database
 from shared.logging import get_logger
 from shared.queues import setup_broker
 from shared.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 SESSION_COOKIE = "ohgithub_session"
+# Threads running sync endpoints and database work (anyio's default, made explicit): the
+# database pool gets one connection per thread, so no request waits for a connection.
+THREADS = 40
 
 log = get_logger(__name__)
 
@@ -67,7 +72,7 @@ def limits_uri(redis_url: str) -> str:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Configure logging, the database and the broker from ``settings`` and build the app."""
     settings = settings or Settings.from_env()
-    started = runtime.start("gateway", settings)
+    started = runtime.start("gateway", settings, database_pool=THREADS)
     setup_broker(settings.redis_url)
     metrics = Metrics(count_by_state=members.count_by_state)
     # The event loop's own Redis client: login checks and request counters never block it.
@@ -92,12 +97,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         for problem in settings.production_problems():
             log.warning("insecure_setting", problem=problem)
         log.info("gateway_started", base_url=settings.app_base_url)
         yield
         await async_redis.aclose()
         gateway.redis.close()
+        close_database()
 
     app = Starlette(
         routes=routes(),

@@ -14,7 +14,15 @@ from peewee import fn
 
 from gateway.sessions import SESSION_MAX_AGE_S
 from shared.crypto import TokenCipher
-from shared.db import Member, StagedWeek, connection, transition, utcnow, write_transaction
+from shared.db import (
+    Member,
+    StagedWeek,
+    connection,
+    member_by_id,
+    transition,
+    utcnow,
+    write_transaction,
+)
 from shared.erasure import forget_login_sessions, forget_redis_state
 from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
@@ -29,7 +37,7 @@ log = get_logger(__name__)
 
 def get_member(member_id: int) -> Member | None:
     with connection():
-        return Member.get_or_none(Member.id == member_id)
+        return member_by_id(member_id)
 
 
 def upsert_openhumans_member(

@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler.stale import is_due, spread_delays_ms, stale_members
 from shared import keys, queues, runtime
-from shared.db import connection, transition, utcnow
+from shared.db import connection, transition_many, utcnow
 from shared.logging import get_logger
 from shared.syncstate import SyncState
 
@@ -30,24 +30,19 @@ def tick(rt: runtime.Runtime) -> int:
     if not rt.redis.set(keys.scheduler_tick(), "1", nx=True, px=int(interval_s * 900)):
         log.info("scheduler_tick_skipped", reason="another replica ticked in this interval")
         return 0
-    enqueued = 0
     with connection():
         now, stale_after_s = utcnow(), rt.settings.stale_after_s
         due = stale_members(now=now, stale_after_s=stale_after_s)
-        for member_id, delay_ms in zip(
-            due, spread_delays_ms(len(due), interval_s=interval_s), strict=True
-        ):
-            # Still due? A "Sync now" or a disconnect since the select must win.
-            claimed = transition(
-                member_id,
-                SyncState.QUEUED,
-                condition=is_due(now=now, stale_after_s=stale_after_s),
-            )
-            if claimed:
-                queues.send_sync(member_id, delay_ms=delay_ms or None)
-                enqueued += 1
-    log.info("scheduler_tick", enqueued=enqueued)
-    return enqueued
+        # Still due? A "Sync now" or a disconnect since the select must win: each row moves
+        # only if it is still due when the batched UPDATE reaches it.
+        claimed = transition_many(
+            due, SyncState.QUEUED, condition=is_due(now=now, stale_after_s=stale_after_s)
+        )
+    ordered = [member_id for member_id in due if member_id in claimed]  # synced longest ago first
+    delays = spread_delays_ms(len(ordered), interval_s=interval_s)
+    queues.send_syncs([(m, d or None) for m, d in zip(ordered, delays, strict=True)])
+    log.info("scheduler_tick", enqueued=len(ordered))
+    return len(ordered)
 
 
 def main() -> None:

@@ -1,20 +1,26 @@
 """Database models on a ``DatabaseProxy``: SQLite file by default, PostgreSQL via DATABASE_URL.
 
-Connections are opened and closed explicitly per request and per message (``connection()``).
+Code takes a connection explicitly per request and per message (``connection()``). A SQLite file
+and ``postgres+pool://`` are pooled: taking a connection is then a check-out from the pool, not a
+new connection (opening one costs more than the gateway's whole answer), and the pool is sized
+by the service to the threads that use it (``init_database(pool_size=)``), waiting a moment when
+it is exhausted rather than failing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
 from playhouse.migrate import SchemaMigrator, migrate
+from playhouse.pool import PooledDatabase, PooledSqliteDatabase
 
 from shared.syncstate import AUTOMATIC_FROM, SyncState
 
@@ -145,33 +151,86 @@ def transition(
     return bool(updated.execute())
 
 
+# Members moved by one UPDATE of ``transition_many`` (well below SQLite's variable limit).
+TRANSITION_BATCH = 500
+
+
+def transition_many(
+    member_ids: Sequence[int],
+    to: SyncState,
+    *,
+    from_states: Iterable[SyncState] | None = None,
+    condition: peewee.Expression | None = None,
+    **fields: Any,
+) -> set[int]:
+    """``transition`` for many members at once; returns the ids of those who moved.
+
+    One conditional UPDATE ... RETURNING per TRANSITION_BATCH members instead of one per
+    member: each row is moved only if it still satisfies the state table and ``condition``
+    when the UPDATE reaches it, exactly as ``transition`` would have.
+    """
+    allowed = AUTOMATIC_FROM[to] if from_states is None else frozenset(from_states)
+    moved: set[int] = set()
+    for start in range(0, len(member_ids), TRANSITION_BATCH):
+        batch = list(member_ids[start : start + TRANSITION_BATCH])
+        where = Member.id.in_(batch) & Member.sync_state.in_([s.value for s in allowed])
+        if condition is not None:
+            where &= condition
+        update = Member.update(sync_state=to.value, updated_at=utcnow(), **fields).where(where)
+        moved.update(row.id for row in update.returning(Member.id).execute())
+    return moved
+
+
 # Arbitrary key of the PostgreSQL advisory lock that serialises table creation.
 SCHEMA_LOCK_ID = 7_413_112
 # How long a SQLite writer waits for another's write lock: far above any transaction here.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # SQLite transactions begin IMMEDIATE: see init_database.
 SQLITE_LOCK_TYPE = "IMMEDIATE"
+# Connections of a pool when the service does not size it (dramatiq workers run 8 threads at
+# most; the gateway sizes its pool to its thread pool).
+DEFAULT_POOL_SIZE = 20
+# A thread finding every pooled connection in use waits this long for one before failing.
+POOL_WAIT_S = 10
+# A pooled PostgreSQL connection is replaced (when next taken) once it is this old: servers and
+# proxies drop long-lived connections.
+POOL_STALE_S = 300
+_SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": SQLITE_BUSY_TIMEOUT_MS, "foreign_keys": 1}
 
 
-def init_database(url: str) -> peewee.Database:
-    """Bind the proxy to DATABASE_URL and create missing tables."""
+def init_database(url: str, *, pool_size: int | None = None) -> peewee.Database:
+    """Bind the proxy to DATABASE_URL and create missing tables.
+
+    ``pool_size`` is the number of threads of the service that use the database at once; a
+    pooled database gets that many connections unless its URL says otherwise (a
+    ``max_connections`` parameter).
+    """
+    close_database()
+    size = pool_size or DEFAULT_POOL_SIZE
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        if str(path) not in ("", ":memory:"):
+        if str(path) in ("", ":memory:"):  # one connection is one database: never pooled
+            database: peewee.Database = connect(
+                url, pragmas=_SQLITE_PRAGMAS, lock_type=SQLITE_LOCK_TYPE
+            )
+        else:
             path.parent.mkdir(parents=True, exist_ok=True)
-        database: peewee.Database = connect(
-            url,
-            pragmas={
-                "journal_mode": "wal",
-                "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
-                "foreign_keys": 1,
-            },
-            # Every transaction takes SQLite's write lock when it begins, waiting up to the busy
-            # timeout for it. A deferred one reads first, and its first write then fails at once
-            # ("database is locked") if another connection wrote meanwhile: a member's request
-            # would fail because another member's sync was staging weeks.
-            lock_type=SQLITE_LOCK_TYPE,
-        )
+            database = PooledSqliteDatabase(
+                str(path),
+                pragmas=_SQLITE_PRAGMAS,
+                max_connections=size,
+                timeout=POOL_WAIT_S,
+                check_same_thread=False,  # a pooled connection serves one thread at a time
+                # Every transaction takes SQLite's write lock when it begins, waiting up to the
+                # busy timeout for it. A deferred one reads first, and its first write then
+                # fails at once ("database is locked") if another connection wrote meanwhile: a
+                # member's request would fail because another member's sync was staging weeks.
+                lock_type=SQLITE_LOCK_TYPE,
+            )
+    elif "+pool://" in url:
+        given = parse(url)
+        defaults = {"max_connections": size, "timeout": POOL_WAIT_S, "stale_timeout": POOL_STALE_S}
+        database = connect(url, **{k: v for k, v in defaults.items() if k not in given})
     else:
         database = connect(url)
     db.initialize(database)
@@ -196,6 +255,17 @@ def write_transaction() -> Any:
     needs nothing more: row locks are taken by the writes themselves.
     """
     return db.atomic()
+
+
+def close_database() -> None:
+    """Close every connection of the bound database (its pool's too), e.g. at shutdown."""
+    database = db.obj
+    if database is None:
+        return
+    if isinstance(database, PooledDatabase):
+        database.close_all()
+    elif not database.is_closed():
+        database.close()
 
 
 def _create_schema(database: peewee.Database) -> None:
@@ -225,3 +295,31 @@ def connection() -> Iterator[None]:
     finally:
         if opened and not db.is_closed():
             db.close()
+
+
+def member_by_id(member_id: int) -> Member | None:
+    """The member with this id, or None: what every gateway page and status poll reads.
+
+    The same row as ``Member.get_or_none(Member.id == member_id)``, with the SELECT built once
+    per database: peewee builds the SQL of a 26-column query anew on every call, which took
+    ten times as long as running it and most of a status request's time.
+    """
+    database = db.obj
+    sql = _MEMBER_SELECT.get(database)
+    if sql is None:
+        sql, _ = Member.select(*_MEMBER_FIELDS).where(Member.id == 0).sql()
+        _MEMBER_SELECT[database] = sql
+    row = db.execute_sql(sql, (member_id,)).fetchone()
+    if row is None:
+        return None
+    values = {
+        field.name: field.python_value(value)  # type: ignore[no-untyped-call]
+        for field, value in zip(_MEMBER_FIELDS, row, strict=True)
+    }
+    member = Member(__no_default__=1, **values)
+    member._dirty.clear()  # type: ignore[attr-defined]  # as peewee leaves a row it read
+    return member
+
+
+_MEMBER_FIELDS: list[peewee.Field] = list(Member._meta.sorted_fields)
+_MEMBER_SELECT: weakref.WeakKeyDictionary[peewee.Database, str] = weakref.WeakKeyDictionary()

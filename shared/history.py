@@ -42,42 +42,69 @@ DATED_BY = {
 }
 
 
-def history_of(document: dict[str, Any]) -> dict[str, Any]:
-    """The dashboard's digest of a file (see the module docstring for its shape)."""
-    weeks: dict[str, Any] = document["weeks"]
-    ordered = sorted(weeks, key=IsoWeek.parse)
-    history: dict[str, Any] = {
-        "version": HISTORY_VERSION,
-        "first_day": None,
-        "days": [],
-        "first_week": None,
-        "weekly": {kind: [] for kind in ACTIVITY_KINDS},
-        "years": {},
-        "preview": preview_of(document),
-    }
-    if not ordered:
-        return history
-    first, last = IsoWeek.parse(ordered[0]), IsoWeek.parse(ordered[-1])
-    history["first_day"] = first.start.isoformat()
-    history["first_week"] = str(first)
-    years: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"contributions": 0, **dict.fromkeys(ACTIVITY_KINDS, 0)}
-    )
-    for week in first.until(last):
-        data = weeks.get(str(week))
-        counts = data["contributions"] if data is not None and "source" not in data else None
+class HistoryBuilder:
+    """The digest built a week at a time, weeks in order (the uploader writes files so)."""
+
+    def __init__(self) -> None:
+        self._first: IsoWeek | None = None
+        self._last: IsoWeek | None = None
+        self._days: list[int | None] = []
+        self._weekly: dict[str, list[int]] = {kind: [] for kind in ACTIVITY_KINDS}
+        self._years: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"contributions": 0, **dict.fromkeys(ACTIVITY_KINDS, 0)}
+        )
+        self._weeks = 0
+        self._latest_active: tuple[str, dict[str, Any]] | None = None
+
+    def add(self, key: str, data: dict[str, Any]) -> None:
+        week = IsoWeek.parse(key)
+        if self._last is not None and week <= self._last:
+            raise ValueError(f"weeks out of order: {key} after {self._last}")
+        missing = week if self._last is None else self._last.next()
+        while missing < week:  # a week the file does not hold: no days known, no items
+            self._add_days(missing, None)
+            for kind in ACTIVITY_KINDS:
+                self._weekly[kind].append(0)
+            missing = missing.next()
+        self._first = self._first or week
+        self._last = week
+        self._weeks += 1
+        self._add_days(week, data["contributions"] if "source" not in data else None)
+        for kind in ACTIVITY_KINDS:
+            items = data[kind]
+            self._weekly[kind].append(len(items))
+            for item in items:
+                self._years[item[DATED_BY[kind]][:4]][kind] += 1
+        if any(data[kind] for kind in ACTIVITY_KINDS):
+            self._latest_active = (key, data)
+
+    def _add_days(self, week: IsoWeek, counts: dict[str, int] | None) -> None:
         for day in week.days():
             count = None if counts is None else int(counts.get(day.isoformat(), 0))
-            history["days"].append(count)
+            self._days.append(count)
             if count:
-                years[str(day.year)]["contributions"] += count
-        for kind in ACTIVITY_KINDS:
-            items = data[kind] if data is not None else []
-            history["weekly"][kind].append(len(items))
-            for item in items:
-                years[item[DATED_BY[kind]][:4]][kind] += 1
-    history["years"] = {year: years[year] for year in sorted(years)}
-    return history
+                self._years[str(day.year)]["contributions"] += count
+
+    def result(self, top: dict[str, Any]) -> dict[str, Any]:
+        """The digest, given the file's fields but its weeks (``schema``, ``coverage``, ...)."""
+        return {
+            "version": HISTORY_VERSION,
+            "first_day": None if self._first is None else self._first.start.isoformat(),
+            "days": self._days,
+            "first_week": None if self._first is None else str(self._first),
+            "weekly": self._weekly,
+            "years": {year: self._years[year] for year in sorted(self._years)},
+            "preview": _preview(top, self._latest_active, self._weeks),
+        }
+
+
+def history_of(document: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's digest of a file (see the module docstring for its shape)."""
+    builder = HistoryBuilder()
+    weeks: dict[str, Any] = document["weeks"]
+    for key in sorted(weeks, key=IsoWeek.parse):
+        builder.add(key, weeks[key])
+    return builder.result(document)
 
 
 def preview_of(document: dict[str, Any]) -> dict[str, Any]:
@@ -86,16 +113,17 @@ def preview_of(document: dict[str, Any]) -> dict[str, Any]:
     What a member sees of their file without downloading it: the real field names and values,
     with ``"… N more"`` where items were left out.
     """
-    weeks: dict[str, Any] = document["weeks"]
-    active = [
-        key
-        for key in sorted(weeks, key=IsoWeek.parse)
-        if any(weeks[key][kind] for kind in ACTIVITY_KINDS)
-    ]
+    preview: dict[str, Any] = history_of(document)["preview"]
+    return preview
+
+
+def _preview(
+    top: dict[str, Any], latest_active: tuple[str, dict[str, Any]] | None, weeks: int
+) -> dict[str, Any]:
     shown: dict[str, Any] = {}
-    if active:
-        key = active[-1]
-        week = dict(weeks[key])
+    if latest_active is not None:
+        key, data = latest_active
+        week = dict(data)
         for kind in ACTIVITY_KINDS:
             items: list[Any] = [_trimmed(item) for item in week[kind][:PREVIEW_ITEMS]]
             if len(week[kind]) > PREVIEW_ITEMS:
@@ -103,14 +131,14 @@ def preview_of(document: dict[str, Any]) -> dict[str, Any]:
             week[kind] = items
         shown[key] = week
     preview: dict[str, Any] = {
-        "schema": document["schema"],
-        "generated_at": document["generated_at"],
-        "github": document["github"],
-        "coverage": document["coverage"],
+        "schema": top["schema"],
+        "generated_at": top["generated_at"],
+        "github": top["github"],
+        "coverage": top["coverage"],
         "weeks": shown,
     }
-    if len(weeks) > len(shown):
-        preview["weeks"][f"… {len(weeks) - len(shown)} more weeks"] = "…"
+    if weeks > len(shown):
+        preview["weeks"][f"… {weeks - len(shown)} more weeks"] = "…"
     return preview
 
 

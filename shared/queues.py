@@ -1,7 +1,15 @@
-"""The Dramatiq broker and the two queues; messages carry a member id, never data or tokens.
+"""The Dramatiq broker and the queues; messages carry a member id, never data or tokens.
 
 Senders build messages by actor name, so the gateway and the scheduler need not import the
 fetcher's or uploader's code.
+
+Fetch work has two queues. ``fetch`` takes the syncs that start: a member connecting GitHub,
+"Sync now", the scheduler's refreshes. ``fetch-resumed`` takes the syncs that continue work
+already begun, re-sent by the fetcher for when GitHub's limit resets (or the member's lock
+lapses); its actor has the higher priority, so a worker runs a resumed sync before any first
+sync it holds. With one FIFO queue, a sync re-sent after an hour's wait went to the back,
+behind every member who connected meanwhile, and a heavy member's backfill took twice as long
+as its rate limit requires.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dramatiq
@@ -20,6 +28,11 @@ from shared import keys
 
 FETCH_QUEUE = "fetch"
 SYNC_ACTOR = "sync_member"
+RESUMED_FETCH_QUEUE = "fetch-resumed"
+RESUMED_SYNC_ACTOR = "resume_sync_member"
+# Dramatiq runs the messages a worker holds lowest priority first (0 is its default).
+RESUMED_SYNC_PRIORITY = 0
+SYNC_PRIORITY = 10
 UPLOAD_QUEUE = "upload"
 UPLOAD_ACTOR = "upload_member"
 DELETE_ACTOR = "delete_member_file"  # on the upload queue: never interleaves with an upload
@@ -100,25 +113,31 @@ def setup_broker(redis_url: str, *, metrics_port: int = 0) -> RedisBroker:
 def serve_worker_metrics() -> int:
     """Dramatiq fork (started by the worker's main process): the metrics exposition server.
 
-    Dramatiq's own fork reads its port when first imported, in a process that never imported
-    our actors; this one reads WORKER_METRICS_PORT itself first.
+    It serves what every worker process of this service wrote to the metrics files, with
+    prometheus_client's public multiprocess collector (Dramatiq's own server is private, and
+    reads its port before our settings are known). Runs until Dramatiq stops the fork.
     """
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
     from shared.settings import Settings
 
-    _prometheus_environment(Settings.from_env().worker_metrics_port)
-    from dramatiq.middleware.prometheus import _run_exposition_server
+    port = Settings.from_env().worker_metrics_port
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=_prometheus_environment(port))  # type: ignore[no-untyped-call]
+    _server, thread = start_http_server(port, registry=registry)
+    thread.join()
+    return 0
 
-    result: int = _run_exposition_server()  # type: ignore[no-untyped-call]
-    return result
 
-
-def _prometheus_environment(port: int) -> None:
-    """What dramatiq's Prometheus middleware reads at import: the port and the metrics files,
-    kept per port so that two services' workers on one host never mix their counts."""
+def _prometheus_environment(port: int) -> str:
+    """What dramatiq's Prometheus middleware reads at import: the metrics files' folder, kept
+    per port so that two services' workers on one host never mix their counts; returns it."""
+    path = os.path.join(tempfile.gettempdir(), f"ohgithub-prometheus-{port}")
+    os.makedirs(path, exist_ok=True)
     os.environ["dramatiq_prom_port"] = str(port)  # noqa: SIM112 (dramatiq reads it so)
-    os.environ["dramatiq_prom_db"] = os.path.join(  # noqa: SIM112
-        tempfile.gettempdir(), f"ohgithub-prometheus-{port}"
-    )
+    os.environ["dramatiq_prom_db"] = path  # noqa: SIM112
+    return path
 
 
 def _send(queue: str, actor: str, member_id: int, delay_ms: int | None) -> None:
@@ -130,7 +149,23 @@ def _send(queue: str, actor: str, member_id: int, delay_ms: int | None) -> None:
 
 
 def send_sync(member_id: int, *, delay_ms: int | None = None) -> None:
+    """A sync that starts (first sync, "Sync now", a refresh)."""
     _send(FETCH_QUEUE, SYNC_ACTOR, member_id, delay_ms)
+
+
+def send_syncs(schedule: Sequence[tuple[int, int | None]]) -> None:
+    """Syncs that start, ``(member id, delay in ms or None)`` each.
+
+    One enqueue each, through Dramatiq's public API: batching them in a Redis pipeline would
+    mean re-implementing the broker's private enqueue, to save a fraction of a second per tick.
+    """
+    for member_id, delay_ms in schedule:
+        send_sync(member_id, delay_ms=delay_ms)
+
+
+def send_resumed_sync(member_id: int, *, delay_ms: int | None = None) -> None:
+    """A sync that continues one already begun, served before the syncs that start."""
+    _send(RESUMED_FETCH_QUEUE, RESUMED_SYNC_ACTOR, member_id, delay_ms)
 
 
 def send_upload(member_id: int, *, delay_ms: int | None = None) -> None:

@@ -87,16 +87,25 @@ def import_legacy(
     """
     merged = dict(weeks)
     for week, commits in commits_by_week.items():
-        key = str(week)
-        if key in merged:
-            merged[key] = with_commits(merged[key], commits)
-            continue
-        merged[key] = {
-            **make_week(week, empty_activity(week), fetched_at=fetched_at),
-            "commits": sorted(commits, key=commit_order),
-            "source": LEGACY_BASENAME,
-        }
+        merged[str(week)] = import_week(merged.get(str(week)), week, commits, fetched_at=fetched_at)
     return merged
+
+
+def import_week(
+    held: dict[str, Any] | None,
+    week: IsoWeek,
+    commits: list[dict[str, Any]],
+    *,
+    fetched_at: dt.datetime,
+) -> dict[str, Any]:
+    """One week of ``import_legacy``: the week the file holds (or None) with ``commits`` added."""
+    if held is not None:
+        return with_commits(held, commits)
+    return {
+        **make_week(week, empty_activity(week), fetched_at=fetched_at),
+        "commits": sorted(commits, key=commit_order),
+        "source": LEGACY_BASENAME,
+    }
 
 
 def created_at(record: dict[str, Any], commits: Iterable[list[dict[str, Any]]]) -> dt.datetime:

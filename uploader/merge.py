@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -18,24 +18,37 @@ def merge_weeks(existing: Iterable[dict[str, Any]], staged: dict[str, Any]) -> d
     Imported commits (those with a ``source``, from the older integration's ``github.json``)
     survive the replacement: GitHub may no longer serve them, and the import is done only once.
     """
-    merged: dict[str, Any] = {}
-    imported: dict[str, dict[str, dict[str, Any]]] = {}  # week -> sha -> commit
+    versions: dict[str, list[dict[str, Any]]] = {}
     for weeks in existing:
         for key, week in weeks.items():
-            held = merged.get(key)
-            if held is None or week["fetched_at"] > held["fetched_at"]:
-                merged[key] = week
-            for commit in week["commits"]:
-                if isinstance(commit, dict) and commit.get("source"):
-                    imported.setdefault(key, {}).setdefault(commit["sha"], commit)
-    for key, week in staged.items():
-        held = merged.get(key)
-        again = with_commits(week, imported.get(key, {}).values())
-        if held is None or _content(held) != _content(again):
-            merged[key] = week
-    for key, commits in imported.items():
-        merged[key] = with_commits(merged[key], commits.values())
-    return merged
+            versions.setdefault(key, []).append(week)
+    return {
+        key: merge_week(versions.get(key, []), staged.get(key))
+        for key in sorted(versions.keys() | staged.keys())
+    }
+
+
+def merge_week(versions: Sequence[dict[str, Any]], staged: dict[str, Any] | None) -> dict[str, Any]:
+    """One week of ``merge_weeks``: its versions in the existing files (in the files' order) and
+    its staged version, if any. The uploader merges a file week by week with this."""
+    held: dict[str, Any] | None = None  # the latest version in the files
+    imported: dict[str, dict[str, Any]] = {}  # sha -> commit
+    for week in versions:
+        if held is None or week["fetched_at"] > held["fetched_at"]:
+            held = week
+        for commit in week["commits"]:
+            if isinstance(commit, dict) and commit.get("source"):
+                imported.setdefault(commit["sha"], commit)
+    chosen = held
+    # A week read again with the same content keeps the held version (and its fetched_at), so
+    # that a refresh finding nothing new leaves the file's bytes as they were.
+    if staged is not None and (
+        held is None or _content(held) != _content(with_commits(staged, imported.values()))
+    ):
+        chosen = staged
+    if chosen is None:
+        raise ValueError("a week with neither a version in a file nor a staged one")
+    return with_commits(chosen, imported.values()) if imported else chosen
 
 
 def with_commits(week: dict[str, Any], commits: Iterable[dict[str, Any]]) -> dict[str, Any]:

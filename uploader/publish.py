@@ -9,11 +9,14 @@ project can see it, is merged in once (``uploader.legacy``).
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import datetime as dt
+import heapq
+import itertools
 import json
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import redis
@@ -22,30 +25,24 @@ import structlog
 from shared import keys, queues
 from shared.db import Member, StagedWeek, connection, db, transition, utcnow
 from shared.errors import (
-    DownloadUrlExpired,
     InvalidFile,
-    OpenHumansAuthError,
     OpenHumansLoginNeeded,
-    UpstreamUnavailable,
 )
-from shared.fileformat import build_document, parse, serialise, summary_of, upload_metadata
-from shared.history import history_of
+from shared.fileformat import parse, upload_metadata
+from shared.isoweek import IsoWeek
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
-from shared.openhumans.tokens import fresh_access_token
 from shared.runtime import Runtime
 from shared.syncstate import SyncState
-from uploader.legacy import (
-    created_at,
-    import_key,
-    import_legacy,
-    is_legacy_record,
-    legacy_commits,
-)
-from uploader.merge import merge_weeks
+from uploader.legacy import created_at, import_key, import_week, is_legacy_record, legacy_commits
+from uploader.merge import merge_week
+from uploader.session import MemberSession
+from uploader.stream import DocumentWriter, FileReader, Unsorted, sha256_of
 
 # Files up to this size stay in memory while downloaded; larger ones spill to disk.
 SPOOL_BYTES = 8 << 20
+# Staged weeks read from the database at a time while merging.
+STAGED_BATCH = 64
 # Two uploads of one member never interleave; a busy member's message comes back after this.
 BUSY_RETRY_MS = 5_000
 # The upload lock outlives a slow upload of a large file; it is released when done.
@@ -65,9 +62,13 @@ class Published:
 
 @dataclass
 class _ExistingFile:
+    """One of the member's files, downloaded to a temporary file."""
+
     record: dict[str, Any]
-    document: dict[str, Any]
+    sink: IO[bytes]
     sha256: str
+    top: dict[str, Any] = field(default_factory=dict)  # its fields but the weeks
+    whole: dict[str, Any] | None = None  # all of it, for a file read in one piece
 
 
 def publish_exclusively(member_id: int, runtime: Runtime) -> Published:
@@ -122,13 +123,12 @@ def delete_files(member_id: int, runtime: Runtime) -> Published:
     if member is None:
         return Published("skipped")
     settings = runtime.settings
-    with OpenHumansApi.from_settings(settings) as api:
-        session = _Session(member_id, runtime, api)
-        profile = session.call("exchange_member")
+    with OpenHumansApi.from_settings(settings, http=runtime.http) as api:
+        session = MemberSession(member_id, runtime, api)
+        profile = session.exchange_member()
         ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
         for record in ours:
-            session.call(
-                "delete_file",
+            session.delete_file(
                 project_member_id=profile["project_member_id"],
                 file_id=int(record["id"]),
             )
@@ -149,45 +149,6 @@ def delete_files(member_id: int, runtime: Runtime) -> Published:
     return Published("deleted")
 
 
-class _Session:
-    """Open Humans calls for one member with one token refresh on a 401 "Expired token."."""
-
-    def __init__(self, member_id: int, runtime: Runtime, api: OpenHumansApi) -> None:
-        self.member_id = member_id
-        self._runtime = runtime
-        self.api = api
-        self.token = self._token()
-
-    def _token(self, *, rejected: str | None = None) -> str:
-        return fresh_access_token(
-            self.member_id,
-            api=self.api,
-            cipher=self._runtime.cipher,
-            redis_client=self._runtime.redis,
-            rejected_token=rejected,
-        )
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.api, method)(self.token, *args, **kwargs)
-        except OpenHumansAuthError:
-            # Naming the refused token lets a concurrent refresh's result be reused, so the
-            # rotating refresh token is spent once however many processes were refused.
-            self.token = self._token(rejected=self.token)
-            return getattr(self.api, method)(self.token, *args, **kwargs)
-
-    def download(self, record: dict[str, Any], sink: IO[bytes]) -> None:
-        """A file's bytes into ``sink``; an expired ``download_url`` is renewed once."""
-        try:
-            self.api.download_to(record["download_url"], sink)
-        except DownloadUrlExpired:
-            log.info("download_url_renewed", member_id=self.member_id, file_id=record.get("id"))
-            fresh = [f for f in self.call("exchange_member")["data"] if f["id"] == record["id"]]
-            if not fresh:  # deleted meanwhile: list again from the start on the next attempt
-                raise UpstreamUnavailable(f"file {record.get('id')} vanished while read") from None
-            self.api.download_to(fresh[0]["download_url"], sink)
-
-
 def publish(member_id: int, runtime: Runtime) -> Published:
     member = Member.get_or_none(Member.id == member_id)
     if member is None:
@@ -197,10 +158,18 @@ def publish(member_id: int, runtime: Runtime) -> Published:
         StagedWeek.delete().where(StagedWeek.member == member_id).execute()
         return Published("skipped")
     settings = runtime.settings
-    staged = list(StagedWeek.select().where(StagedWeek.member == member_id))
-    with OpenHumansApi.from_settings(settings) as api:
-        session = _Session(member_id, runtime, api)
-        profile = session.call("exchange_member")
+    # Which weeks are staged; their contents are read a batch at a time while merging.
+    staged = list(
+        StagedWeek.select(StagedWeek.id, StagedWeek.week)
+        .where(StagedWeek.member == member_id)
+        .order_by(StagedWeek.week)
+    )
+    with (
+        OpenHumansApi.from_settings(settings, http=runtime.http) as api,
+        contextlib.ExitStack() as temporary,
+    ):
+        session = MemberSession(member_id, runtime, api)
+        profile = session.exchange_member()
         ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
         legacy = [
             f
@@ -208,57 +177,61 @@ def publish(member_id: int, runtime: Runtime) -> Published:
             if is_legacy_record(f, own_filename=settings.openhumans_filename)
         ]
         if not staged and len(ours) <= 1 and not _imports_pending(legacy, ours):
-            _finish(member_id, None, staged)
+            _finish(member_id, None, [])
             return Published("nothing")
-        existing = [_download(session, record, member_id) for record in ours]
-        valid = [file for file in existing if file is not None]
-        weeks = merge_weeks(
-            (file.document["weeks"] for file in sorted(valid, key=_created)),
-            {row.week: row.payload for row in staged},
-        )
-        imported = {name for file in valid for name in file.document.get("imported", [])}
-        github = _github_of(member, valid)
-        if github is None:  # nothing says whose commits are whose: wait for GitHub's login
-            return Published("skipped")
-        for record in legacy:
-            if import_key(record) not in imported:
-                weeks = _import(session, record, weeks, github=github, member_id=member_id)
-                imported.add(import_key(record))
-        document = build_document(github=github, weeks=weeks, imported=imported)
-        content = serialise(document)
-        unchanged = [f for f in valid if f.sha256 == hashlib.sha256(content).hexdigest()]
+        existing = [_download(session, record, member_id, temporary) for record in ours]
+        valid = sorted((file for file in existing if file is not None), key=_created)
+        while True:  # once more without a file found broken in the middle (or read it whole)
+            github = _github_of(member, valid)
+            if github is None:  # nothing says whose commits are whose: wait for GitHub's login
+                return Published("skipped")
+            imported = {name for file in valid for name in file.top.get("imported", [])}
+            imports: list[tuple[dict[IsoWeek, list[dict[str, Any]]], dt.datetime]] = []
+            for record in legacy:
+                if import_key(record) not in imported:
+                    imports.append(_import(session, record, github=github, member_id=member_id))
+                    imported.add(import_key(record))
+            merged: list[StagedWeek] = []
+            try:
+                writer = temporary.enter_context(_merge(valid, staged, imports, merged))
+                break
+            except _BrokenFile as broken:
+                valid.remove(broken.file)
+                if isinstance(broken.error, Unsorted) and _read_whole(broken.file, member_id):
+                    valid = sorted([*valid, broken.file], key=_created)
+                elif isinstance(broken.error, InvalidFile):
+                    _log_invalid(broken.file, member_id, broken.error)
+        top = writer.top(github=github, imported=imported)
+        content = temporary.enter_context(writer.finish(top))
+        unchanged = [f for f in valid if f.sha256 == writer.sha256]
         if unchanged:
             kept_id = int(unchanged[0].record["id"])
-            result = Published("unchanged", file_id=kept_id, weeks=len(weeks))
+            result = Published("unchanged", file_id=kept_id, weeks=writer.summary["weeks"])
         else:
-            with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as body:
-                body.write(content)
-                kept_id = session.call(
-                    "upload",
-                    project_member_id=profile["project_member_id"],
-                    filename=settings.openhumans_filename,
-                    metadata=upload_metadata(document),
-                    content=body,
-                    size=len(content),
-                )
-            result = Published("uploaded", file_id=kept_id, weeks=len(weeks))
+            kept_id = session.upload(
+                project_member_id=profile["project_member_id"],
+                filename=settings.openhumans_filename,
+                metadata=upload_metadata(top),
+                content=content,
+                size=writer.size,
+            )
+            result = Published("uploaded", file_id=kept_id, weeks=writer.summary["weeks"])
         # Only now, with the new file complete, are the files it replaces deleted.
         for file in valid:
             if int(file.record["id"]) != kept_id:
-                session.call(
-                    "delete_file",
+                session.delete_file(
                     project_member_id=profile["project_member_id"],
                     file_id=int(file.record["id"]),
                 )
-    _finish(member_id, document, staged, size=len(content))
+    _finish(member_id, (top, writer.summary, writer.history.result(top)), merged, size=writer.size)
     log.info(
         "upload_done",
         member_id=member_id,
         outcome=result.kind,
         file_id=result.file_id,
         weeks=result.weeks,
-        bytes=len(content),
-        staged=len(staged),
+        bytes=writer.size,
+        staged=len(merged),
     )
     return result
 
@@ -273,37 +246,127 @@ def _imports_pending(legacy: list[dict[str, Any]], ours: list[dict[str, Any]]) -
     return any(import_key(record) not in done for record in legacy)
 
 
-def _download(session: _Session, record: dict[str, Any], member_id: int) -> _ExistingFile | None:
-    """The parsed file, or None (logged) if it does not parse: such a file is kept, untouched."""
-    with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as sink:
-        session.download(record, sink)
-        digest = hashlib.sha256(sink.read()).hexdigest()
-        sink.seek(0)
-        try:
-            document = parse(sink)
-        except InvalidFile as error:
-            log.error(
-                "existing_file_invalid",
-                member_id=member_id,
-                file_id=record.get("id"),
-                error=str(error),
-            )
-            return None
-    return _ExistingFile(record=record, document=document, sha256=digest)
+def _download(
+    session: MemberSession, record: dict[str, Any], member_id: int, temporary: contextlib.ExitStack
+) -> _ExistingFile | None:
+    """The file on disk with its fields before the weeks read, or None (logged) if they do not
+    parse: such a file is kept, untouched. Its weeks are read (and checked) while merging."""
+    sink = temporary.enter_context(tempfile.SpooledTemporaryFile(SPOOL_BYTES))  # noqa: SIM115
+    session.download(record, sink)
+    file = _ExistingFile(record=record, sink=sink, sha256=sha256_of(sink))
+    try:
+        file.top = FileReader(sink).read_top()
+    except Unsorted:
+        return file if _read_whole(file, member_id) else None
+    except InvalidFile as error:
+        _log_invalid(file, member_id, error)
+        return None
+    return file
+
+
+def _read_whole(file: _ExistingFile, member_id: int) -> bool:
+    """Read a file not laid out as this project writes it in one piece; False if invalid."""
+    file.sink.seek(0)
+    try:
+        file.whole = parse(file.sink)
+    except InvalidFile as error:
+        _log_invalid(file, member_id, error)
+        return False
+    file.top = {key: value for key, value in file.whole.items() if key != "weeks"}
+    return True
+
+
+def _log_invalid(file: _ExistingFile, member_id: int, error: InvalidFile) -> None:
+    log.error(
+        "existing_file_invalid",
+        member_id=member_id,
+        file_id=file.record.get("id"),
+        error=str(error),
+    )
+
+
+class _BrokenFile(Exception):
+    """A file turned out invalid, or not laid out as this project writes it, while merged."""
+
+    def __init__(self, file: _ExistingFile, error: InvalidFile | Unsorted) -> None:
+        super().__init__(str(error))
+        self.file = file
+        self.error = error
+
+
+def _file_weeks(file: _ExistingFile) -> Iterator[tuple[str, dict[str, Any]]]:
+    if file.whole is not None:
+        yield from sorted(file.whole["weeks"].items())
+        return
+    reader = FileReader(file.sink)
+    try:
+        reader.read_top()
+        yield from reader.weeks()
+    except (InvalidFile, Unsorted) as error:
+        raise _BrokenFile(file, error) from error
+
+
+def _staged_weeks(
+    staged: list[StagedWeek], merged: list[StagedWeek]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The staged weeks in order, read a batch at a time; ``merged`` gets each version read
+    (with its ``fetched_at``: a week staged again meanwhile is another version)."""
+    for start in range(0, len(staged), STAGED_BATCH):
+        ids = [row.id for row in staged[start : start + STAGED_BATCH]]
+        rows = StagedWeek.select(
+            StagedWeek.id, StagedWeek.week, StagedWeek.data, StagedWeek.fetched_at
+        ).where(StagedWeek.id.in_(ids))
+        for row in sorted(rows, key=lambda row: str(row.week)):
+            merged.append(row)
+            yield str(row.week), row.payload
+
+
+def _merge(
+    files: list[_ExistingFile],
+    staged: list[StagedWeek],
+    imports: list[tuple[dict[IsoWeek, list[dict[str, Any]]], dt.datetime]],
+    merged: list[StagedWeek],
+) -> DocumentWriter:
+    """Every week of the files (in their order), the staged weeks and the imports, merged week
+    by week in order (``merge_week``, then ``import_week``) and written as it is merged."""
+    sources: list[Iterator[tuple[str, int, Any]]] = [
+        ((key, index, week) for key, week in _file_weeks(file)) for index, file in enumerate(files)
+    ]
+    staged_source = len(sources)
+    sources.append(((key, staged_source, week) for key, week in _staged_weeks(staged, merged)))
+    for number, (by_week, _fetched_at) in enumerate(imports):
+        ordered = sorted((str(week), commits) for week, commits in by_week.items())
+        sources.append(((key, staged_source + 1 + number, c) for key, c in ordered))
+    writer = DocumentWriter()
+    try:
+        everything = heapq.merge(*sources, key=lambda item: (item[0], item[1]))
+        for key, group in itertools.groupby(everything, key=lambda item: item[0]):
+            items = list(group)
+            versions = [week for _, source, week in items if source < staged_source]
+            staged_week = next((w for _, source, w in items if source == staged_source), None)
+            week = None
+            if versions or staged_week is not None:
+                week = merge_week(versions, staged_week)
+            for _, source, commits in items:
+                if source > staged_source:
+                    fetched_at = imports[source - staged_source - 1][1]
+                    week = import_week(week, IsoWeek.parse(key), commits, fetched_at=fetched_at)
+            assert week is not None
+            writer.add(key, week)
+    except BaseException:
+        writer.close()
+        raise
+    return writer
 
 
 def _import(
-    session: _Session,
-    record: dict[str, Any],
-    weeks: dict[str, Any],
-    *,
-    github: dict[str, Any],
-    member_id: int,
-) -> dict[str, Any]:
-    """``weeks`` with the member's commits from the older integration's ``github.json``.
+    session: MemberSession, record: dict[str, Any], *, github: dict[str, Any], member_id: int
+) -> tuple[dict[IsoWeek, list[dict[str, Any]]], dt.datetime]:
+    """The member's commits in the older integration's ``github.json``, by week, and the time
+    the weeks known only from it are dated with.
 
-    A file that does not parse is logged and counted as imported: its bytes will not change
-    (a new upload of it gets a new id and is tried then).
+    A file that does not parse is logged and counted as imported (with no commits): its bytes
+    will not change (a new upload of it gets a new id and is tried then).
     """
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as sink:
         session.download(record, sink)
@@ -318,7 +381,7 @@ def _import(
                 file_id=record.get("id"),
                 error=str(error),
             )
-            return weeks
+            return {}, created_at(record, [])
     log.info(
         "legacy_file_imported",
         member_id=member_id,
@@ -326,7 +389,7 @@ def _import(
         commits=sum(len(c) for c in commits.values()),
         weeks=len(commits),
     )
-    return import_legacy(weeks, commits, fetched_at=created_at(record, commits.values()))
+    return commits, created_at(record, commits.values())
 
 
 def _created(file: _ExistingFile) -> str:
@@ -337,26 +400,35 @@ def _github_of(member: Member, valid: list[_ExistingFile]) -> dict[str, Any] | N
     if member.github_id:
         return {"id": member.github_id, "login": member.github_login}
     if valid:
-        return dict(sorted(valid, key=_created)[-1].document["github"])
+        return dict(sorted(valid, key=_created)[-1].top["github"])
     return None
 
 
 def _finish(
-    member_id: int, document: dict[str, Any] | None, staged: list[StagedWeek], *, size: int = 0
+    member_id: int,
+    written: tuple[dict[str, Any], dict[str, int], dict[str, Any]] | None,
+    staged: list[StagedWeek],
+    *,
+    size: int = 0,
 ) -> None:
-    """Update the coverage cache and drop exactly the staged versions that went into the file."""
+    """Update the coverage cache and drop exactly the staged versions that went into the file.
+
+    ``written``: the file's fields but its weeks, what it holds and the dashboard's digest of it
+    (``DocumentWriter``), when a file was written or found unchanged.
+    """
     with db.atomic():
         fields: dict[Any, Any] = {Member.last_uploaded_at: utcnow(), Member.updated_at: utcnow()}
-        if document is not None:
-            coverage = document["coverage"]
+        if written is not None:
+            top, summary, history = written
+            coverage = top["coverage"]
             fields.update(
                 {
                     Member.coverage_first_week: coverage["first_week"] or "",
                     Member.coverage_last_week: coverage["last_week"] or "",
                     Member.coverage_last_complete_week: coverage["last_complete_week"] or "",
                     Member.file_size: size,
-                    Member.file_summary: json.dumps(summary_of(document)),
-                    Member.file_history: json.dumps(history_of(document), separators=(",", ":")),
+                    Member.file_summary: json.dumps(summary),
+                    Member.file_history: json.dumps(history, separators=(",", ":")),
                 }
             )
         Member.update(fields).where(Member.id == member_id).execute()

@@ -40,12 +40,14 @@ MAX_ATTEMPTS = 4
 FIRST_BACKOFF_S = 0.5
 # A secondary limit without retry-after: GitHub asks to wait at least a minute.
 SECONDARY_LIMIT_WAIT_S = 60
-# ETags are kept this long; a week's listing is rarely asked again after that.
+# ETags are kept this long: a refresh comes every few days (STALE_AFTER), with a wide margin.
 ETAG_TTL_S = 14 * 86400
 # Redirects followed for one request: a renamed repository takes one, a transferred one too.
 MAX_REDIRECTS = 3
 # GitHub's answer for a repository's former name (301), and the temporary ones it may send.
 REDIRECT_STATUSES = (301, 302, 307, 308)
+# A response body larger than this is never kept for a 304 (``/user`` is about 2 KB).
+ETAG_MAX_BODY_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,15 @@ class RequestCounter:
 
 
 class EtagCache:
-    """ETag and body of earlier GET responses, per GitHub user, in Redis."""
+    """ETag and body of earlier GET responses, per GitHub user, in Redis.
+
+    Only requests that are asked again with the same URL are worth their body: ``/user``, read by
+    every sync (a 304 is free). Commit listings never are: each sync lists other time ranges,
+    and a resumed sync continues from the next page; keeping their bodies for 14 days cost
+    megabytes of Redis per member and never saved a request. The client therefore asks for
+    ETags only where the caller says so (``conditional``), and bodies over
+    ``ETAG_MAX_BODY_BYTES`` are never kept: a member's entries stay a few kilobytes.
+    """
 
     def __init__(
         self, client: redis.Redis, user_id: int, *, namespace: str = keys.NAMESPACE
@@ -100,8 +110,12 @@ class EtagCache:
     def put(
         self, url: str, params: dict[str, Any] | None, etag: str, body: bytes, link: str
     ) -> None:
+        key = self._key(url, params)
+        if len(body) > ETAG_MAX_BODY_BYTES:
+            self._redis.delete(key)  # an older, smaller version would answer for a newer one
+            return
         entry = json.dumps({"etag": etag, "body": body.decode(), "link": link})
-        self._redis.set(self._key(url, params), entry, ex=ETAG_TTL_S)
+        self._redis.set(key, entry, ex=ETAG_TTL_S)
 
 
 def scopes_of(headers: httpx.Headers) -> list[str]:
@@ -175,7 +189,11 @@ def limited_until(response: httpx.Response, *, secondary_strikes: int = 0) -> dt
 
 
 class GitHubClient:
-    """One member's view of GitHub. Not thread-safe; one client per sync."""
+    """One member's view of GitHub. Not thread-safe; one client per sync.
+
+    ``http``: the process's shared HTTP client (``shared.http``); without one the client makes
+    its own, closed with it. The member's token goes with each request, never into ``http``.
+    """
 
     def __init__(
         self,
@@ -188,6 +206,7 @@ class GitHubClient:
         timeout_s: float = 30,
         sleep: Any = time.sleep,
         before_request: Callable[[], Any] | None = None,
+        http: httpx.Client | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
         self._user_id = user_id
@@ -198,18 +217,19 @@ class GitHubClient:
         self._before_request = before_request
         self.counter = RequestCounter()
         self.last_headers: httpx.Headers = httpx.Headers()
-        self._http = httpx.Client(
-            timeout=timeout_s,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "User-Agent": USER_AGENT,
-            },
-        )
+        self._timeout_s = timeout_s
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": USER_AGENT,
+        }
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(timeout=timeout_s)
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -227,17 +247,25 @@ class GitHubClient:
         resource: str,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        conditional: bool = False,
     ) -> tuple[Any, httpx.Response]:
         """One logical request with GitHub's rules; returns (parsed JSON, response).
 
         A redirect on GitHub's own host (a renamed or transferred repository answers 301) is
-        followed: the new URL carries every parameter.
+        followed: the new URL carries every parameter. ``conditional``: a GET asked again with
+        the same URL by later syncs; its ETag and body are kept (see ``EtagCache``), and the
+        next one is sent with ``If-None-Match``.
         """
         if not url.startswith("http"):
             url = self._api_url + url
         for _ in range(MAX_REDIRECTS):
             body, response = self._send_once(
-                method, url, resource=resource, params=params, json_body=json_body
+                method,
+                url,
+                resource=resource,
+                params=params,
+                json_body=json_body,
+                conditional=conditional,
             )
             if response.status_code not in REDIRECT_STATUSES:
                 return body, response
@@ -260,8 +288,10 @@ class GitHubClient:
         resource: str,
         params: dict[str, Any] | None,
         json_body: Any,
+        conditional: bool,
     ) -> tuple[Any, httpx.Response]:
-        cached = self._etags.get(url, params) if (self._etags and method == "GET") else None
+        conditional = conditional and self._etags is not None and method == "GET"
+        cached = self._etags.get(url, params) if (self._etags and conditional) else None
         last_error: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
@@ -298,7 +328,7 @@ class GitHubClient:
             except ValueError:
                 last_error = MalformedResponse(f"GitHub sent a body that is not JSON for {url}")
                 continue
-            if self._etags and method == "GET" and response.status_code == 200:
+            if self._etags and conditional and response.status_code == 200:
                 etag = response.headers.get("etag")
                 if etag:
                     self._etags.put(
@@ -320,15 +350,21 @@ class GitHubClient:
     ) -> httpx.Response:
         if self._before_request is not None:
             self._before_request()
+        headers = {**self._headers, **headers}
         if self._limiter is None or self._user_id is None:
             response = self._http.request(
-                method, url, params=params, json=json_body, headers=headers
+                method, url, params=params, json=json_body, headers=headers, timeout=self._timeout_s
             )
         else:
             with self._limiter.serial(self._user_id):
                 self._limiter.reserve(self._user_id, resource)
                 response = self._http.request(
-                    method, url, params=params, json=json_body, headers=headers
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    headers=headers,
+                    timeout=self._timeout_s,
                 )
                 self._limiter.record(self._user_id, _with_local_reset(response.headers))
         self.counter.sent += 1
@@ -346,7 +382,7 @@ class GitHubClient:
     # ---- API -------------------------------------------------------------------------------
 
     def get_user(self) -> GitHubUser:
-        body, response = self._send("GET", "/user", resource="core")
+        body, response = self._send("GET", "/user", resource="core", conditional=True)
         try:
             return GitHubUser(
                 id=int(body["id"]),

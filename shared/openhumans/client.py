@@ -32,6 +32,12 @@ CHUNK_BYTES = 1 << 20
 
 
 class OpenHumansApi:
+    """The project's calls to Open Humans.
+
+    ``http``: the process's shared HTTP client (``shared.http``); without one the API makes its
+    own, closed with it. Tokens go with each request, never into ``http``.
+    """
+
     def __init__(
         self,
         *,
@@ -39,23 +45,33 @@ class OpenHumansApi:
         client_id: str = "",
         client_secret: str = "",
         timeout_s: float = 30,
+        http: httpx.Client | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
-        self._http = httpx.Client(timeout=timeout_s, headers={"User-Agent": USER_AGENT})
+        self._timeout_s = timeout_s
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(timeout=timeout_s)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OpenHumansApi:
+    def from_settings(
+        cls, settings: Settings, *, http: httpx.Client | None = None
+    ) -> OpenHumansApi:
         return cls(
             base_url=settings.openhumans_url,
             client_id=settings.openhumans_client_id,
             client_secret=settings.openhumans_client_secret,
             timeout_s=settings.http_timeout_s,
+            http=http,
         )
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"User-Agent": USER_AGENT, **(extra or {})}
 
     def __enter__(self) -> OpenHumansApi:
         return self
@@ -63,7 +79,9 @@ class OpenHumansApi:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         if not url.startswith("http"):
             url = self._base_url + url
         last_error: Exception | None = None
@@ -71,7 +89,13 @@ class OpenHumansApi:
             if attempt:
                 time.sleep(FIRST_BACKOFF_S * 2 ** (attempt - 1))
             try:
-                response = self._http.request(method, url, **kwargs)
+                response = self._http.request(
+                    method,
+                    url,
+                    headers=self._headers(headers),
+                    timeout=self._timeout_s,
+                    **kwargs,
+                )
             except httpx.TransportError as error:
                 last_error = error
                 continue
@@ -140,7 +164,9 @@ class OpenHumansApi:
         sink.seek(0)
         sink.truncate()  # a retry must not append to the bytes of a failed attempt
         try:
-            with self._http.stream("GET", url, follow_redirects=True) as response:
+            with self._http.stream(
+                "GET", url, headers=self._headers(), timeout=self._timeout_s, follow_redirects=True
+            ) as response:
                 if response.status_code in (401, 403):
                     raise DownloadUrlExpired(f"download URL refused ({response.status_code})")
                 if response.status_code >= 400:
@@ -180,7 +206,10 @@ class OpenHumansApi:
             raise MalformedResponse(f"upload/direct answered {created!r}") from error
         # No Content-Type header: it is part of the storage URL's signature and breaks it.
         put = self._http.put(
-            put_url, content=_chunks(content), headers={"Content-Length": str(size)}
+            put_url,
+            content=_chunks(content),
+            headers=self._headers({"Content-Length": str(size)}),
+            timeout=self._timeout_s,
         )
         if put.status_code >= 300:
             raise UpstreamUnavailable(f"storage PUT failed ({put.status_code}): {put.text[:200]}")

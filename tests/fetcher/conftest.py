@@ -39,7 +39,9 @@ def sandbox(sandbox_base: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def runtime(sandbox_base: str, redis_url: str, database: Any, settings: Settings) -> Runtime:
+def runtime(
+    sandbox_base: str, redis_url: str, database: Any, settings: Settings
+) -> Iterator[Runtime]:
     configured = dataclasses.replace(
         settings,
         github_api_url=f"{sandbox_base}/github-api",
@@ -50,7 +52,9 @@ def runtime(sandbox_base: str, redis_url: str, database: Any, settings: Settings
         redis_url=redis_url,
     )
     queues.setup_broker(redis_url)
-    return Runtime(configured)
+    built = Runtime(configured)
+    yield built
+    built.close()
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ def test_rate_limit_waits_for_the_reset_and_never_reads_a_page_twice(
     waiting = Member.get_by_id(member.id)
     assert waiting.sync_state == SyncState.WAITING
     assert waiting.waiting_until == outcome.resets_at
-    assert queued(redis_url, "fetch") == [member.id]  # re-sent, delayed until the reset
+    assert queued(redis_url, "fetch-resumed") == [member.id]  # re-sent, delayed until the reset
 
     resumes = 0
     while outcome.kind == "waiting":
@@ -138,7 +138,7 @@ def test_revoked_token_marks_member_needs_reconnect_without_retry(
     sandbox.post("/_sandbox/faults", json={"kind": "revoke", "login": LOGIN}).raise_for_status()
     assert sync_member(member.id, runtime).kind == "revoked"
     assert Member.get_by_id(member.id).sync_state == SyncState.NEEDS_RECONNECT
-    assert queued(redis_url, "fetch") == []
+    assert queued(redis_url, "fetch") == queued(redis_url, "fetch-resumed") == []
     # A later message (the scheduler, a redelivery) does nothing until the member reconnects.
     assert sync_member(member.id, runtime).kind == "skipped"
 
@@ -190,10 +190,10 @@ def test_the_same_message_twice_at_once_runs_one_sync(
     stats = sandbox.get("/_sandbox/stats", params={"login": LOGIN}).json()
     assert stats["secondary_limited"] == 0
     # The busy one comes back once the lock is free; a third delivery adds nothing more.
-    assert queued(redis_url, "fetch") == [member.id]
+    assert queued(redis_url, "fetch-resumed") == [member.id]
     runtime.redis.set(f"ohgithub:sync:{member.id}", "held by a crashed fetcher", px=60_000)
     assert sync_member(member.id, runtime).kind == "busy"
-    assert queued(redis_url, "fetch") == [member.id]
+    assert queued(redis_url, "fetch-resumed") == [member.id]
 
 
 def test_lost_database_reads_coverage_from_the_files_metadata(
@@ -241,7 +241,8 @@ def test_a_sync_finding_a_dead_fetchers_lock_comes_back_when_it_lapses(
     member = connect(LOGIN)
     runtime.redis.set(f"ohgithub:sync:{member.id}", "held by a crashed fetcher", px=30_000)
     assert sync_member(member.id, runtime).kind == "busy"
-    delayed = runtime.redis.hvals("ohgithub:fetch.DQ.msgs")
+    delayed = runtime.redis.hvals("ohgithub:fetch-resumed.DQ.msgs")  # a resumed sync's queue
     assert len(delayed) == 1
+    assert json.loads(delayed[0])["actor_name"] == "resume_sync_member"
     eta_ms = json.loads(delayed[0])["options"]["eta"]
     assert 30_000 <= eta_ms - time.time() * 1000 <= 33_000  # right after the lock lapses

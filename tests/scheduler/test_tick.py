@@ -11,11 +11,13 @@ from collections import Counter
 from typing import Any
 
 import peewee
+import pytest
 import redis
 
+import scheduler.__main__ as scheduler_main
 from scheduler.__main__ import tick
 from shared import queues
-from shared.db import Member, utcnow
+from shared.db import TRANSITION_BATCH, Member, utcnow
 from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.syncstate import ACTIVE, SyncState
@@ -184,3 +186,71 @@ def test_the_lock_does_not_outlive_the_interval(
     time.sleep(interval_s)
     assert tick(runtime) == 1
     assert enqueued_member_ids(redis_client) == [due, due]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest) -> peewee.Database:
+    database: peewee.Database = request.getfixturevalue(
+        "database" if request.param == "sqlite" else "pg_database"
+    )
+    return database
+
+
+def test_a_sync_now_or_a_disconnect_after_the_select_wins(
+    any_database: peewee.Database,
+    settings: Settings,
+    redis_url: str,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batched claim moves a member only if it is still due when the UPDATE reaches it."""
+    pressed, left, due = member("pressed"), member("disconnected"), member("due")
+    pressed_at = utcnow()
+    select = scheduler_main.stale_members
+
+    def select_then_members_act(**kwargs: Any) -> list[int]:
+        found = select(**kwargs)
+        assert sorted(found) == sorted([pressed, left, due])
+        # Between the select and the claim: one member presses "Sync now" (the gateway queues
+        # and sends the sync), another disconnects GitHub.
+        Member.update(sync_state=SyncState.QUEUED, sync_requested_at=pressed_at).where(
+            Member.id == pressed
+        ).execute()
+        Member.update(github_token="", sync_state=SyncState.NEW).where(Member.id == left).execute()
+        return found
+
+    monkeypatch.setattr(scheduler_main, "stale_members", select_then_members_act)
+    assert tick(make_runtime(settings, redis_url)) == 1
+    assert enqueued_member_ids(redis_client) == [due]
+    assert Member.get_by_id(pressed).sync_requested_at == pressed_at  # the member's press stands
+    assert state_of(left) == SyncState.NEW
+
+
+def test_a_tick_claims_a_thousand_members_in_batches_stalest_first(
+    any_database: peewee.Database, settings: Settings, redis_url: str, redis_client: redis.Redis
+) -> None:
+    """More due members than one tick takes and than one UPDATE holds: each of the stalest
+    thousand gets exactly one message, the stalest the earliest, and nobody else is touched."""
+    assert TRANSITION_BATCH < 1000
+    oldest = utcnow() - dt.timedelta(days=30)
+    rows = [
+        {
+            "oh_member_id": f"many-{i:04d}",
+            "github_token": "encrypted-token",
+            "sync_state": SyncState.DONE.value,
+            "last_synced_at": oldest + dt.timedelta(minutes=i),
+        }
+        for i in range(1200)
+    ]
+    with any_database.atomic():
+        for start in range(0, len(rows), 300):
+            Member.insert_many(rows[start : start + 300]).execute()
+    by_staleness = [m.id for m in Member.select(Member.id).order_by(Member.last_synced_at)]
+
+    assert tick(make_runtime(settings, redis_url)) == 1000
+
+    messages = sorted(sent_messages(redis_client), key=lambda m: m["delay_ms"])
+    assert [int(m["args"][0]) for m in messages] == by_staleness[:1000]
+    queued = Member.select(Member.id).where(Member.sync_state == SyncState.QUEUED.value)
+    assert sorted(m.id for m in queued) == sorted(by_staleness[:1000])
+    assert all(state_of(m) == SyncState.DONE for m in by_staleness[1000:])

@@ -13,6 +13,7 @@ import respx
 
 from shared.errors import MalformedResponse, RateLimited, TokenRevoked, UpstreamUnavailable
 from shared.github.client import (
+    ETAG_MAX_BODY_BYTES,
     MAX_ATTEMPTS,
     SECONDARY_LIMIT_WAIT_S,
     EtagCache,
@@ -403,21 +404,59 @@ def test_etags_are_per_github_user(
     assert "If-None-Match" not in route.calls[1].request.headers
 
 
-def test_a_304_listing_still_follows_the_cached_next_link(
-    github: respx.Router, etag_client: GitHubClient
+def etag_bytes(redis_client: redis.Redis) -> int:
+    """What the user's cached responses hold in Redis."""
+    keys = list(redis_client.scan_iter(match=f"test:etag:{USER_ID}:*"))
+    return sum(int(redis_client.memory_usage(key) or 0) for key in keys)
+
+
+def test_commit_listings_keep_no_etag_and_no_body(
+    github: respx.Router, redis_client: redis.Redis, etag_client: GitHubClient
 ) -> None:
+    """Each sync lists other time ranges: a listing's body kept for a 304 is never used."""
     next_url = f"{API}/repositories/1/commits?page=2"
     first = github.get("/repos/octocat/hello/commits").mock(
         side_effect=conditional([commit("a")], '"p1"', link=f'<{next_url}>; rel="next"')
     )
-    second = github.get(next_url).mock(side_effect=conditional([commit("b")], '"p2"'))
+    github.get(next_url).mock(side_effect=conditional([commit("b")], '"p2"'))
     for _ in range(2):
         listed = etag_client.iter_commits(
             "octocat/hello", author="octocat", since=SINCE, until=UNTIL
         )
         assert [c["sha"][0] for c in listed] == ["a", "b"]
-    assert first.call_count == 2 and second.call_count == 2
-    assert etag_client.counter.not_modified == 2
+    assert "If-None-Match" not in first.calls[1].request.headers
+    assert etag_client.counter.not_modified == 0
+    assert etag_bytes(redis_client) == 0
+
+
+def test_a_body_too_large_to_keep_is_not_kept(
+    github: respx.Router, redis_client: redis.Redis, etag_client: GitHubClient
+) -> None:
+    large = {**user_body(), "bio": "x" * (ETAG_MAX_BODY_BYTES + 1)}
+    route = github.get("/user").mock(side_effect=conditional(large, '"big"'))
+    etag_client.get_user()
+    etag_client.get_user()
+    assert "If-None-Match" not in route.calls[1].request.headers
+    assert etag_bytes(redis_client) == 0
+
+
+def test_a_members_cached_responses_stay_a_few_kilobytes(
+    github: respx.Router, redis_client: redis.Redis, etag_client: GitHubClient
+) -> None:
+    """A sync's /user and thirty pages of a hundred commits leave one small entry."""
+    github.get("/user").mock(side_effect=conditional(user_body(), '"me"'))
+    pages = [f"{API}/repositories/1/commits?page={n}" for n in range(2, 31)]
+    links = [f'<{url}>; rel="next"' for url in pages] + [""]
+    routes = [github.get("/repos/octocat/hello/commits"), *(github.get(url) for url in pages)]
+    for number, (route, link) in enumerate(zip(routes, links, strict=True)):
+        body = [commit(f"{number:02d}{n:02d}") for n in range(100)]
+        route.mock(side_effect=conditional(body, f'"page-{number}"', link=link))
+    etag_client.get_user()
+    listed = etag_client.iter_commits("octocat/hello", author="octocat", since=SINCE, until=UNTIL)
+    assert len(list(listed)) == 3000
+    assert 0 < etag_bytes(redis_client) < 4096
+    assert etag_client.get_user().login == "octocat"
+    assert etag_client.counter.not_modified == 1
 
 
 def test_a_changed_resource_replaces_the_cached_etag(

@@ -87,8 +87,7 @@ def runtime(
         )
     )
     yield built
-    if "redis" in built.__dict__:
-        built.redis.close()
+    built.close()
 
 
 @pytest.fixture
