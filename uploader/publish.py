@@ -16,8 +16,8 @@ import itertools
 import json
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 import structlog
@@ -28,16 +28,25 @@ from shared.errors import (
     InvalidFile,
     OpenHumansLoginNeeded,
 )
-from shared.fileformat import parse, upload_metadata
+from shared.fileformat import upload_metadata
 from shared.isoweek import IsoWeek
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
 from shared.runtime import Runtime
 from shared.syncstate import SyncState
-from uploader.legacy import created_at, import_key, import_week, is_legacy_record, legacy_commits
+from uploader.decisions import files_of, nothing_to_publish, replacement_of
+from uploader.existing import (
+    BrokenFile,
+    ExistingFile,
+    download,
+    file_weeks,
+    log_invalid,
+    read_whole,
+)
+from uploader.legacy import created_at, import_key, import_week, legacy_commits
 from uploader.merge import merge_week
 from uploader.session import MemberSession
-from uploader.stream import DocumentWriter, FileReader, Unsorted, sha256_of
+from uploader.stream import DocumentWriter, Unsorted
 
 # Files up to this size stay in memory while downloaded; larger ones spill to disk.
 SPOOL_BYTES = 8 << 20
@@ -58,17 +67,6 @@ class Published:
     kind: str  # uploaded, unchanged, nothing, skipped, busy, needs_login
     file_id: int | None = None
     weeks: int = 0
-
-
-@dataclass
-class _ExistingFile:
-    """One of the member's files, downloaded to a temporary file."""
-
-    record: dict[str, Any]
-    sink: IO[bytes]
-    sha256: str
-    top: dict[str, Any] = field(default_factory=dict)  # its fields but the weeks
-    whole: dict[str, Any] | None = None  # all of it, for a file read in one piece
 
 
 def publish_exclusively(member_id: int, runtime: Runtime) -> Published:
@@ -126,7 +124,7 @@ def delete_files(member_id: int, runtime: Runtime) -> Published:
     with OpenHumansApi.from_settings(settings, http=runtime.http) as api:
         session = MemberSession(member_id, runtime, api)
         profile = session.exchange_member()
-        ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
+        ours, _legacy = files_of(profile, filename=settings.openhumans_filename)
         for record in ours:
             session.delete_file(
                 project_member_id=profile["project_member_id"],
@@ -170,16 +168,11 @@ def publish(member_id: int, runtime: Runtime) -> Published:
     ):
         session = MemberSession(member_id, runtime, api)
         profile = session.exchange_member()
-        ours = [f for f in profile["data"] if f.get("basename") == settings.openhumans_filename]
-        legacy = [
-            f
-            for f in profile["data"]
-            if is_legacy_record(f, own_filename=settings.openhumans_filename)
-        ]
-        if not staged and len(ours) <= 1 and not _imports_pending(legacy, ours):
+        ours, legacy = files_of(profile, filename=settings.openhumans_filename)
+        if nothing_to_publish(staged_weeks=len(staged), ours=ours, legacy=legacy):
             _finish(member_id, None, [])
             return Published("nothing")
-        existing = [_download(session, record, member_id, temporary) for record in ours]
+        existing = [download(session, record, member_id, temporary) for record in ours]
         valid = sorted((file for file in existing if file is not None), key=_created)
         while True:  # once more without a file found broken in the middle (or read it whole)
             github = _github_of(member, valid)
@@ -195,17 +188,20 @@ def publish(member_id: int, runtime: Runtime) -> Published:
             try:
                 writer = temporary.enter_context(_merge(valid, staged, imports, merged))
                 break
-            except _BrokenFile as broken:
+            except BrokenFile as broken:
                 valid.remove(broken.file)
-                if isinstance(broken.error, Unsorted) and _read_whole(broken.file, member_id):
+                if isinstance(broken.error, Unsorted) and read_whole(broken.file, member_id):
                     valid = sorted([*valid, broken.file], key=_created)
                 elif isinstance(broken.error, InvalidFile):
-                    _log_invalid(broken.file, member_id, broken.error)
+                    log_invalid(broken.file, member_id, broken.error)
         top = writer.top(github=github, imported=imported)
         content = temporary.enter_context(writer.finish(top))
-        unchanged = [f for f in valid if f.sha256 == writer.sha256]
-        if unchanged:
-            kept_id = int(unchanged[0].record["id"])
+        replacement = replacement_of(
+            [(int(file.record["id"]), file.sha256) for file in valid],
+            written_sha256=writer.sha256,
+        )
+        if replacement.keep is not None:
+            kept_id = replacement.keep
             result = Published("unchanged", file_id=kept_id, weeks=writer.summary["weeks"])
         else:
             kept_id = session.upload(
@@ -217,12 +213,8 @@ def publish(member_id: int, runtime: Runtime) -> Published:
             )
             result = Published("uploaded", file_id=kept_id, weeks=writer.summary["weeks"])
         # Only now, with the new file complete, are the files it replaces deleted.
-        for file in valid:
-            if int(file.record["id"]) != kept_id:
-                session.delete_file(
-                    project_member_id=profile["project_member_id"],
-                    file_id=int(file.record["id"]),
-                )
+        for file_id in replacement.deleted_after(kept_id):
+            session.delete_file(project_member_id=profile["project_member_id"], file_id=file_id)
     _finish(member_id, (top, writer.summary, writer.history.result(top)), merged, size=writer.size)
     log.info(
         "upload_done",
@@ -234,76 +226,6 @@ def publish(member_id: int, runtime: Runtime) -> Published:
         staged=len(merged),
     )
     return result
-
-
-def _imports_pending(legacy: list[dict[str, Any]], ours: list[dict[str, Any]]) -> bool:
-    """Whether a ``github.json`` is not yet merged, judged from our file's upload metadata."""
-    if not legacy:
-        return False
-    metadata = ours[0].get("metadata") if ours else None
-    declared = metadata.get("imported") if isinstance(metadata, dict) else None
-    done = set(declared) if isinstance(declared, list) else set()
-    return any(import_key(record) not in done for record in legacy)
-
-
-def _download(
-    session: MemberSession, record: dict[str, Any], member_id: int, temporary: contextlib.ExitStack
-) -> _ExistingFile | None:
-    """The file on disk with its fields before the weeks read, or None (logged) if they do not
-    parse: such a file is kept, untouched. Its weeks are read (and checked) while merging."""
-    sink = temporary.enter_context(tempfile.SpooledTemporaryFile(SPOOL_BYTES))  # noqa: SIM115
-    session.download(record, sink)
-    file = _ExistingFile(record=record, sink=sink, sha256=sha256_of(sink))
-    try:
-        file.top = FileReader(sink).read_top()
-    except Unsorted:
-        return file if _read_whole(file, member_id) else None
-    except InvalidFile as error:
-        _log_invalid(file, member_id, error)
-        return None
-    return file
-
-
-def _read_whole(file: _ExistingFile, member_id: int) -> bool:
-    """Read a file not laid out as this project writes it in one piece; False if invalid."""
-    file.sink.seek(0)
-    try:
-        file.whole = parse(file.sink)
-    except InvalidFile as error:
-        _log_invalid(file, member_id, error)
-        return False
-    file.top = {key: value for key, value in file.whole.items() if key != "weeks"}
-    return True
-
-
-def _log_invalid(file: _ExistingFile, member_id: int, error: InvalidFile) -> None:
-    log.error(
-        "existing_file_invalid",
-        member_id=member_id,
-        file_id=file.record.get("id"),
-        error=str(error),
-    )
-
-
-class _BrokenFile(Exception):
-    """A file turned out invalid, or not laid out as this project writes it, while merged."""
-
-    def __init__(self, file: _ExistingFile, error: InvalidFile | Unsorted) -> None:
-        super().__init__(str(error))
-        self.file = file
-        self.error = error
-
-
-def _file_weeks(file: _ExistingFile) -> Iterator[tuple[str, dict[str, Any]]]:
-    if file.whole is not None:
-        yield from sorted(file.whole["weeks"].items())
-        return
-    reader = FileReader(file.sink)
-    try:
-        reader.read_top()
-        yield from reader.weeks()
-    except (InvalidFile, Unsorted) as error:
-        raise _BrokenFile(file, error) from error
 
 
 def _staged_weeks(
@@ -322,7 +244,7 @@ def _staged_weeks(
 
 
 def _merge(
-    files: list[_ExistingFile],
+    files: list[ExistingFile],
     staged: list[StagedWeek],
     imports: list[tuple[dict[IsoWeek, list[dict[str, Any]]], dt.datetime]],
     merged: list[StagedWeek],
@@ -330,7 +252,7 @@ def _merge(
     """Every week of the files (in their order), the staged weeks and the imports, merged week
     by week in order (``merge_week``, then ``import_week``) and written as it is merged."""
     sources: list[Iterator[tuple[str, int, Any]]] = [
-        ((key, index, week) for key, week in _file_weeks(file)) for index, file in enumerate(files)
+        ((key, index, week) for key, week in file_weeks(file)) for index, file in enumerate(files)
     ]
     staged_source = len(sources)
     sources.append(((key, staged_source, week) for key, week in _staged_weeks(staged, merged)))
@@ -392,11 +314,11 @@ def _import(
     return commits, created_at(record, commits.values())
 
 
-def _created(file: _ExistingFile) -> str:
+def _created(file: ExistingFile) -> str:
     return str(file.record.get("created") or "")
 
 
-def _github_of(member: Member, valid: list[_ExistingFile]) -> dict[str, Any] | None:
+def _github_of(member: Member, valid: list[ExistingFile]) -> dict[str, Any] | None:
     if member.github_id:
         return {"id": member.github_id, "login": member.github_login}
     if valid:

@@ -27,7 +27,7 @@ from tests.uploader.helpers import (
     stage,
     staged_weeks,
 )
-from uploader import publish as publish_module
+from uploader import existing as existing_module
 from uploader.publish import publish, publish_exclusively
 
 
@@ -190,7 +190,7 @@ def test_a_malformed_file_is_kept_and_the_new_file_written_beside_it(
     garbage = b'{"schema": 1, "weeks": [truncated'
     garbage_id = sandbox.upload_as_member(member.oh_username, FILENAME, garbage)
     logged = RecordingLogger()
-    monkeypatch.setattr(publish_module, "log", logged)
+    monkeypatch.setattr(existing_module, "log", logged)
     first = {"2024-W10": stage(member, "2024-W10", fetched_at=None)}
 
     assert publish(member.id, runtime).kind == "uploaded"
