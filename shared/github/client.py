@@ -1,6 +1,9 @@
 """A small GitHub client: REST and GraphQL, GitHub's rate-limit rules, ETags, bounded retries.
 
-Every response's ``x-ratelimit-*`` headers go to the shared limiter; limited responses become
+A request goes through layers, as httpx's ``send`` does: ``_send`` follows GitHub's redirects,
+``_send_with_retries`` backs off and tries again, ``verdict_of`` (pure) says what a response
+means, and ``_exchange`` sends one request through the shared limiter. Every response's
+``x-ratelimit-*`` headers go to the shared limiter; limited responses become
 ``RateLimited(resets_at)`` following GitHub's order of rules (retry-after, then remaining 0 until
 reset, then the secondary limit's back-off). 5xx, timeouts and malformed bodies are retried with
 exponential back-off a bounded number of times, then raise.
@@ -188,6 +191,48 @@ def limited_until(response: httpx.Response, *, secondary_strikes: int = 0) -> dt
     return None
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What one GitHub response means for the request that got it.
+
+    ``ok``: use its body; ``not_modified``: use the cached body (a free 304); ``redirect``:
+    follow it; ``retry``: try again after a back-off (``error`` if attempts run out);
+    ``fail``: raise ``error`` now (retrying cannot help, or GitHub asks us to stop).
+    """
+
+    kind: str
+    error: Exception | None = None
+
+
+def verdict_of(
+    response: httpx.Response,
+    *,
+    url: str,
+    resource: str,
+    has_cached: bool,
+    secondary_strikes: int = 0,
+) -> Verdict:
+    """GitHub's rules applied to one response, in their order (pure: no I/O, no clock but the
+    one a rate-limit wait is computed from)."""
+    status = response.status_code
+    if status == 304 and has_cached:
+        return Verdict("not_modified")
+    if status == 401:
+        return Verdict("fail", TokenRevoked("GitHub answered 401 Bad credentials"))
+    until = limited_until(response, secondary_strikes=secondary_strikes)
+    if until is not None:
+        return Verdict("fail", RateLimited(until, resource=resource, reason=response.text[:200]))
+    if status >= 500:
+        return Verdict("retry", UpstreamUnavailable(f"GitHub {status} on {url}"))
+    if status == 404:
+        return Verdict("fail", NotFound(url))
+    if status in (403, 410, 451):
+        return Verdict("fail", Unavailable(f"GitHub answered {status} on {url}"))
+    if status in REDIRECT_STATUSES:
+        return Verdict("redirect")
+    return Verdict("ok")
+
+
 class GitHubClient:
     """One member's view of GitHub. Not thread-safe; one client per sync.
 
@@ -259,7 +304,7 @@ class GitHubClient:
         if not url.startswith("http"):
             url = self._api_url + url
         for _ in range(MAX_REDIRECTS):
-            body, response = self._send_once(
+            body, response = self._send_with_retries(
                 method,
                 url,
                 resource=resource,
@@ -280,7 +325,7 @@ class GitHubClient:
             raise Unavailable(f"GitHub redirected {url} to another host: {target!r}")
         return target
 
-    def _send_once(
+    def _send_with_retries(
         self,
         method: str,
         url: str,
@@ -302,26 +347,26 @@ class GitHubClient:
             except httpx.TransportError as error:  # timeouts, refused connections
                 last_error = error
                 continue
-            if response.status_code == 304 and cached:
-                self.counter.not_modified += 1
-                response.headers["link"] = cached[2]
-                return json.loads(cached[1]), response
-            if response.status_code == 401:
-                raise TokenRevoked("GitHub answered 401 Bad credentials")
             strikes = 0
             if self._limiter and self._user_id and is_secondary_limit(response):
                 strikes = self._limiter.secondary_strike(self._user_id)
-            until = limited_until(response, secondary_strikes=strikes)
-            if until is not None:
-                raise RateLimited(until, resource=resource, reason=response.text[:200])
-            if response.status_code >= 500:
-                last_error = UpstreamUnavailable(f"GitHub {response.status_code} on {url}")
+            verdict = verdict_of(
+                response,
+                url=url,
+                resource=resource,
+                has_cached=cached is not None,
+                secondary_strikes=strikes,
+            )
+            if verdict.kind == "not_modified" and cached is not None:
+                self.counter.not_modified += 1
+                response.headers["link"] = cached[2]
+                return json.loads(cached[1]), response
+            if verdict.kind == "fail" and verdict.error is not None:
+                raise verdict.error
+            if verdict.kind == "retry":
+                last_error = verdict.error
                 continue
-            if response.status_code == 404:
-                raise NotFound(url)
-            if response.status_code in (403, 410, 451):
-                raise Unavailable(f"GitHub answered {response.status_code} on {url}")
-            if response.status_code in REDIRECT_STATUSES:
+            if verdict.kind == "redirect":
                 return None, response
             try:
                 body = response.json() if response.content else None
