@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,22 @@ def wait_up_to_date(page: Any) -> None:
     from playwright.sync_api import expect
 
     expect(headline(page)).to_have_text("Up to date.", timeout=SYNC_TIMEOUT_MS)
+
+
+# Time the sandbox takes per GitHub request while the heavy member's bar is watched: its
+# ~430 requests then take about 15 s, many of the page's 1-2 s polls.
+HEAVY_LATENCY_MS = 35
+
+
+@contextmanager
+def sandbox_latency(system: Any, latency_ms: int) -> Iterator[None]:
+    """Every GitHub request of the module's sandbox takes ``latency_ms`` within the block."""
+    with httpx.Client(base_url=system.sandbox_url, timeout=10) as sandbox:
+        sandbox.post("/_sandbox/config", json={"latency_ms": latency_ms}).raise_for_status()
+        try:
+            yield
+        finally:
+            sandbox.post("/_sandbox/config", json={"latency_ms": 0}).raise_for_status()
 
 
 def sample_progress(page: Any) -> list[int]:
@@ -161,8 +178,11 @@ def test_octo_heavy_progress_moves_and_ten_years_are_drawn(
 
     page = new_page(browser, system)
     log_in(page, system, "octo-heavy")
-    connect_github(page, system, "octo-heavy", private=True)
-    progress = sample_progress(page)
+    # GitHub's answers take time, as they do for real: without it the whole backfill can fit
+    # between two of the page's polls on a busy machine, and the bar seen could not move.
+    with sandbox_latency(system, HEAVY_LATENCY_MS):
+        connect_github(page, system, "octo-heavy", private=True)
+        progress = sample_progress(page)
     (SCREENSHOTS / "heavy-progress.json").write_text(json.dumps(progress))
     # The page a heavy member loads stays light: ten years drawn in well under 150 KB of HTML.
     size = len(page.request.get(f"{system.gateway_url}/dashboard").body())
