@@ -9,12 +9,15 @@ from shared import queues, runtime
 from shared.db import connection
 
 _runtime = runtime.start("fetcher")
-queues.setup_broker(  # before any actor is declared
+_broker = queues.setup_broker(  # before any actor is declared
     _runtime.settings.redis_url,
     metrics_port=_runtime.settings.worker_metrics_port,
 )
 
+from fetcher.handback import WorkerStopping, run_or_hand_back  # noqa: E402
 from fetcher.sync import sync_member  # noqa: E402
+
+_broker.add_middleware(WorkerStopping())
 
 # Transient failures (5xx bursts, timeouts) retried this many times, with dramatiq's back-off.
 MAX_RETRIES = 5
@@ -53,5 +56,11 @@ def resume_sync(member_id: int) -> None:
 
 
 def _sync(member_id: int) -> None:
-    with structlog.contextvars.bound_contextvars(member_id=member_id), connection():
-        sync_member(member_id, _runtime)
+    """The sync, handed back to the queue if the worker stops or the database is away."""
+
+    def run() -> None:
+        with connection():
+            sync_member(member_id, _runtime)
+
+    with structlog.contextvars.bound_contextvars(member_id=member_id):
+        run_or_hand_back(member_id, run)

@@ -20,6 +20,7 @@ from peewee import EXCLUDED, fn
 from fetcher.bucketing import bucket_weeks, commit_record
 from fetcher.contributions import fetch_period, first_contribution_day, pushed_since
 from fetcher.coverage import last_complete_week
+from fetcher.handback import check_not_stopping
 from fetcher.planner import (
     CommitListing,
     first_week_to_fetch,
@@ -103,6 +104,11 @@ def _sync(member_id: int, runtime: Runtime, lock: KeptLock) -> Outcome:
         log.info("sync_skipped_needs_action", member_id=member_id, state=member.sync_state)
         return Outcome("skipped")
     settings = runtime.settings
+
+    def before_request() -> None:
+        lock.check()  # stop if this fetcher stalled and lost the member
+        check_not_stopping()  # hand the sync back if the worker is asked to stop
+
     limiter = RateLimiter(
         runtime.redis, reserve=settings.github_reserve, request_timeout_s=settings.http_timeout_s
     )
@@ -113,7 +119,7 @@ def _sync(member_id: int, runtime: Runtime, lock: KeptLock) -> Outcome:
         limiter=limiter if member.github_id else None,
         etags=EtagCache(runtime.redis, member.github_id) if member.github_id else None,
         timeout_s=settings.http_timeout_s,
-        before_request=lock.check,  # stop if this fetcher stalled and lost the member
+        before_request=before_request,
         http=runtime.http,
     )
     if not transition(member_id, SyncState.SYNCING, sync_detail="", waiting_until=None):

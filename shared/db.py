@@ -286,6 +286,28 @@ def _create_schema(database: peewee.Database) -> None:
     database.create_tables(MODELS, safe=True)  # new tables, and indexes not there yet
 
 
+# What peewee raises when the database cannot be reached or a connection broke (it wraps the
+# driver's errors). Real failures of the work raise them too (a deadlock, SQLite's "no such
+# table"): ``database_reachable`` tells the two apart.
+DATABASE_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+
+
+def database_reachable() -> bool:
+    """Whether the database answers a query now; asked after one of DATABASE_ERRORS.
+
+    Call it with the thread's connection closed (outside ``connection()``): the probe then
+    takes a connection of its own. A pooled PostgreSQL connection that died while checked in
+    (the server restarted, a proxy dropped it) is discarded by the pool when taken, since
+    playhouse tries each one with ``SELECT 1`` first, so the probe never judges by a dead one.
+    """
+    try:
+        with connection():
+            db.execute_sql("SELECT 1")
+    except DATABASE_ERRORS:
+        return False
+    return True
+
+
 @contextmanager
 def connection() -> Iterator[None]:
     """An explicit connection for one request or message (reuses one already open)."""

@@ -31,6 +31,7 @@ class CuttableProxy:
         self._call(self._close)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._loop.close()  # else its self-pipe is reported unclosed (warnings are errors)
 
     def down(self) -> None:
         """Drop every connection and refuse new ones, as a database that went away."""

@@ -1,5 +1,6 @@
 """The database's connections: pools sized to the service's threads, waiting when exhausted,
-SQLite reads that a writer does not block, and the gateway's member read."""
+replacing connections an outage broke, SQLite reads that a writer does not block, and the
+gateway's member read."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import peewee
 import pytest
 
 from shared import db as shared_db
-from shared.db import Member, connection, init_database, member_by_id
+from shared.db import Member, connection, database_reachable, init_database, member_by_id
 from shared.syncstate import SyncState
+from tests.e2e.harness import free_port
+from tests.faults.proxy import CuttableProxy
 
 
 def pooled(url: str, **query: int) -> str:
@@ -155,3 +158,56 @@ def test_the_gateways_member_read_is_the_row_peewee_reads(
     read.save()  # a read row saves like a row peewee read
     assert Member.get_by_id(member.id).weeks_done == 13
     assert database.is_closed() is False
+
+
+@pytest.fixture
+def pool_behind_proxy(postgres_url: str) -> Iterator[CuttableProxy]:
+    """The project's models on a pool reaching the session's PostgreSQL through a cuttable
+    proxy (the database "goes away" for this pool only)."""
+    parts = urlsplit(postgres_url)
+    target_port = parts.port or 5432
+    proxy = CuttableProxy(
+        target_host=parts.hostname or "127.0.0.1", target_port=target_port, port=free_port()
+    )
+    proxy.start()
+    netloc = parts.netloc.replace(f":{target_port}", f":{proxy.port}")
+    try:
+        init_database(pooled(urlunsplit(parts._replace(netloc=netloc)), max_connections=2))
+        yield proxy
+    finally:
+        shared_db.close_database()
+        proxy.stop()
+
+
+def test_connections_broken_by_an_outage_are_replaced_not_reused(
+    pool_behind_proxy: CuttableProxy,
+) -> None:
+    """One connection dies while checked in, one while in use; once the database is back,
+    every thread gets a working connection, and the probe says when it is back."""
+    proxy = pool_behind_proxy
+    idle_done, in_use = threading.Event(), threading.Event()
+
+    def idle_then_query() -> int:
+        with connection():  # checked out and back in: idle in the pool during the outage
+            shared_db.db.execute_sql("SELECT 1")
+        idle_done.set()
+        in_use.wait(timeout=30)
+        with connection():
+            return int(Member.select().count())
+
+    with ThreadPoolExecutor(max_workers=1) as other:
+        later = other.submit(idle_then_query)
+        assert idle_done.wait(timeout=30)
+        with pytest.raises(shared_db.DATABASE_ERRORS), connection():
+            shared_db.db.execute_sql("SELECT 1")
+            proxy.down()
+            shared_db.db.execute_sql("SELECT 1")  # the connection in use breaks
+        assert not database_reachable()
+        proxy.up()
+        assert database_reachable()
+        in_use.set()
+        assert later.result(timeout=30) == 0
+    with connection():
+        assert Member.select().count() == 0
+    with connection():
+        shared_db.db.drop_tables(shared_db.MODELS, safe=True)
