@@ -74,9 +74,15 @@ def test_a_sync_comes_back_soon_after_the_database(
             system.log_in(member, LOGIN, private=True)
             wait_for(lambda: commit_pages_served() >= 5, timeout_s=60, what="the sync under way")
             proxy.down()
-            # The sync fails at its next write; the dashboard is not asked meanwhile (the
-            # gateway answers 500 while the database is away).
-            time.sleep(OUTAGE_S)
+            down_at_s = time.monotonic()
+            # The sync fails at its next write. The member is told to try again shortly: a
+            # 503 with a page in words (never a 500 or a traceback), on every path they use.
+            for path in ("/dashboard", "/api/status"):
+                answer = member.get(f"{system.gateway_url}{path}")
+                assert answer.status_code == 503, (path, answer.status_code, answer.text[:300])
+                assert "Traceback" not in answer.text
+            assert "try again in a minute" in member.get(f"{system.gateway_url}/dashboard").text
+            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at_s)))
             requests_at_return = len(requests_served())
             proxy.up()
             returned_at_s = time.monotonic()
