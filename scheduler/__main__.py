@@ -2,7 +2,8 @@
 
 Every SCHEDULER_INTERVAL it enqueues a sync for each stale member. APScheduler has no
 multi-replica coordination of its own, so each tick runs under a Redis lock: two replicas never
-enqueue the same members twice.
+enqueue the same members twice. At least as often it checks that Redis still holds its data, and
+re-sends the busy members' syncs if not (``scheduler.recovery``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import signal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from scheduler.recovery import check_interval_s, resend_if_redis_lost_data
 from scheduler.stale import is_due, spread_delays_ms, stale_members
 from shared import keys, queues, runtime
 from shared.db import connection, transition_many, utcnow
@@ -59,6 +61,15 @@ def main() -> None:
         "interval",
         args=[rt],
         seconds=rt.settings.scheduler_interval_s,
+        next_run_time=utcnow(),
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        resend_if_redis_lost_data,
+        "interval",
+        args=[rt.redis],
+        seconds=check_interval_s(rt.settings.scheduler_interval_s),
         next_run_time=utcnow(),
         max_instances=1,
         coalesce=True,
