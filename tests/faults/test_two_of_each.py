@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from launcher.services import service_commands, wait_http
-from tests.e2e.harness import System, assert_holds_ground_truth, free_port, wait_for
+from launcher.services import service_commands
+from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
+from tests.faults.replicas import events, start_second_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -22,33 +22,6 @@ LOGIN = "octo-small"
 # Short enough for a few refreshes in seconds; each one is due again an interval later.
 INTERVAL_S = 2
 REFRESHES = 3
-
-
-def events(log_path: Path, name: str) -> list[dict[str, Any]]:
-    """The service's logged events called ``name``, in order."""
-    found = []
-    for line in log_path.read_text(errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if event.get("event") == name:
-            found.append(event)
-    return found
-
-
-def start_second_gateway(system: System) -> str:
-    """Another gateway process with the same settings, on a port of its own."""
-    port = free_port()
-    first_port = system.env["GATEWAY_PORT"]
-    system.env["GATEWAY_PORT"] = str(port)  # ServiceSet passes this dict to what it starts
-    try:
-        system.services.start("gateway-2", service_commands()["gateway"])
-    finally:
-        system.env["GATEWAY_PORT"] = first_port
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/healthz")
-    return url
 
 
 @pytest.mark.parametrize("e2e_database_url", ["sqlite", "postgresql"], indirect=True)
