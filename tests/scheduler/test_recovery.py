@@ -9,7 +9,13 @@ from typing import Any
 import peewee
 import redis
 
-from scheduler.recovery import BusyMember, resend_if_redis_lost_data, resend_schedule
+from scheduler.recovery import (
+    BusyMember,
+    lost,
+    resend_if_redis_lost_data,
+    resend_lost_syncs,
+    resend_schedule,
+)
 from shared import queues
 from shared.db import Member, utcnow
 from shared.syncstate import SyncState
@@ -35,10 +41,20 @@ def test_a_waiting_member_resumes_at_its_reset_every_other_at_once() -> None:
     ]
 
 
+def test_a_busy_member_is_lost_when_no_message_is_for_them() -> None:
+    busy = [BusyMember(1, SyncState.QUEUED, None), BusyMember(2, SyncState.UPLOADING, None)]
+
+    assert lost(busy, with_messages={2, 7}) == [busy[0]]
+
+
 def member(name: str, state: SyncState, **fields: Any) -> int:
     values: dict[str, Any] = {"github_token": "encrypted-token", "sync_state": state}
     values.update(fields)
-    return int(Member.create(oh_member_id=name, **values).id)
+    updated_at = values.pop("updated_at", None)
+    member_id = int(Member.create(oh_member_id=name, **values).id)
+    if updated_at is not None:  # save() stamps its own
+        Member.update(updated_at=updated_at).where(Member.id == member_id).execute()
+    return member_id
 
 
 def resent(client: redis.Redis) -> dict[int, int]:
@@ -81,3 +97,23 @@ def test_busy_members_are_resent_once_per_loss_of_redis_data(
     redis_client.flushdb()  # Redis restarted empty: every message is gone, and the marker
     assert resend_if_redis_lost_data(redis_client) == 4
     assert set(resent(redis_client)) == busy | {waiting}
+
+
+def test_a_member_busy_for_long_with_no_message_anywhere_is_resent_once(
+    database: peewee.Database, redis_url: str, redis_client: redis.Redis
+) -> None:
+    queues.setup_broker(redis_url)
+    long_ago = utcnow() - dt.timedelta(minutes=30)
+    lost_one = member("lost", SyncState.SYNCING, updated_at=long_ago)
+    queued = member("queued", SyncState.QUEUED, updated_at=long_ago)
+    queues.send_sync(queued)  # waits behind a long queue: not lost
+    uploading = member("uploading", SyncState.UPLOADING, updated_at=long_ago)
+    queues.send_upload(uploading, delay_ms=60_000)  # an upload retried later: not lost
+    member("just-queued", SyncState.QUEUED)  # its message is about to be sent
+    member("done", SyncState.DONE, updated_at=long_ago)
+
+    assert resend_lost_syncs(redis_client) == 1
+    assert set(resent(redis_client)) == {lost_one}
+    # Its message waits now; and the member is not re-sent again before LOST_AFTER anyway.
+    redis_client.delete("ohgithub:fetch-resumed.msgs", "ohgithub:fetch-resumed")
+    assert resend_lost_syncs(redis_client) == 0
