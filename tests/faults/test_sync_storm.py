@@ -73,6 +73,7 @@ def test_a_sync_now_storm_queues_one_sync(system: System, tmp_path: Path) -> Non
         refused = member.post(f"{gateways[1]}/sync", data=form)
         assert "Sync not started:" in refused.text
         system.wait_until_done(member, what="the one sync the storm queued", timeout_s=60)
-        print(f"sync done after the storm: {time.monotonic() - pressed_at_s:.1f} s")
+        # Measured, not asserted (docs/RELIABILITY.md): from the first press to the sync done.
+        print(f"recovery after a Sync now storm: {time.monotonic() - pressed_at_s:.1f} s")
 
     assert_holds_ground_truth(system.only_file(LOGIN), system.truth(LOGIN, private=True))
