@@ -76,7 +76,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     setup_broker(settings.redis_url)
     metrics = Metrics(count_by_state=members.count_by_state)
     # The event loop's own Redis client: login checks and request counters never block it.
-    async_redis = redis.asyncio.Redis.from_url(settings.redis_url)
+    # Unlike the blocking client, the asyncio one does not retry a pooled connection that a
+    # Redis restart left dead: without this, each such connection fails one request (a login
+    # check that fails keeps a stale cookie, whose next check then wipes the OAuth state).
+    async_redis = redis.asyncio.Redis.from_url(
+        settings.redis_url, retry_on_error=[redis.exceptions.ConnectionError]
+    )
     rate_limits = RateLimits(
         settings,
         RedisStorage(

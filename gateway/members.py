@@ -30,7 +30,7 @@ from shared.openhumans.client import OpenHumansApi
 from shared.openhumans.tokens import fresh_access_token, store_tokens
 from shared.queues import send_delete_file, send_sync
 from shared.settings import Settings
-from shared.syncstate import EVERY_STATE, SyncState
+from shared.syncstate import AT_REST, EVERY_STATE, SyncState
 
 log = get_logger(__name__)
 
@@ -108,9 +108,26 @@ def connect_github(
 
 
 def request_sync(member: Member) -> bool:
-    """Queue a sync now (the caller has checked the cooldown); False if the state forbids it."""
+    """Queue a sync now (the caller has checked the cooldown on ``member`` as read); False if
+    the member is busy or another request queued a sync since that read.
+
+    One conditional UPDATE decides: the member must still be at rest, with the
+    ``sync_requested_at`` the caller's check saw. Of many presses at once, through any number
+    of gateways, exactly one queues a sync; the others find the row changed.
+    """
+    seen = member.sync_requested_at
+    unchanged = (
+        Member.sync_requested_at.is_null() if seen is None else Member.sync_requested_at == seen
+    )
     with connection():
-        queued = transition(member.id, SyncState.QUEUED, sync_detail="", sync_requested_at=utcnow())
+        queued = transition(
+            member.id,
+            SyncState.QUEUED,
+            from_states=AT_REST,
+            condition=unchanged,
+            sync_detail="",
+            sync_requested_at=utcnow(),
+        )
     if queued:
         log.info("sync_requested", member_id=member.id)
         send_sync(member.id)

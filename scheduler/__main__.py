@@ -2,7 +2,8 @@
 
 Every SCHEDULER_INTERVAL it enqueues a sync for each stale member. APScheduler has no
 multi-replica coordination of its own, so each tick runs under a Redis lock: two replicas never
-enqueue the same members twice.
+enqueue the same members twice. At least as often it checks that Redis still holds its data, and
+re-sends the busy members' syncs if not (``scheduler.recovery``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import signal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from scheduler.recovery import check_interval_s, resend_if_redis_lost_data, resend_lost_syncs
 from scheduler.stale import is_due, spread_delays_ms, stale_members
 from shared import keys, queues, runtime
 from shared.db import connection, transition_many, utcnow
@@ -23,7 +25,8 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def tick(rt: runtime.Runtime) -> int:
-    """Enqueue stale members once per interval, fleet-wide; returns how many were enqueued."""
+    """Enqueue stale members once per interval, fleet-wide, and re-send the syncs of busy
+    members whose messages were lost; returns how many stale members were enqueued."""
     interval_s = rt.settings.scheduler_interval_s
     # Held past the tick on purpose (no release): a second replica's tick in the same interval
     # finds it and does nothing.
@@ -41,7 +44,8 @@ def tick(rt: runtime.Runtime) -> int:
     ordered = [member_id for member_id in due if member_id in claimed]  # synced longest ago first
     delays = spread_delays_ms(len(ordered), interval_s=interval_s)
     queues.send_syncs([(m, d or None) for m, d in zip(ordered, delays, strict=True)])
-    log.info("scheduler_tick", enqueued=len(ordered))
+    resent = resend_lost_syncs(rt.redis)
+    log.info("scheduler_tick", enqueued=len(ordered), lost_resent=resent)
     return len(ordered)
 
 
@@ -59,6 +63,15 @@ def main() -> None:
         "interval",
         args=[rt],
         seconds=rt.settings.scheduler_interval_s,
+        next_run_time=utcnow(),
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        resend_if_redis_lost_data,
+        "interval",
+        args=[rt.redis],
+        seconds=check_interval_s(rt.settings.scheduler_interval_s),
         next_run_time=utcnow(),
         max_instances=1,
         coalesce=True,

@@ -96,6 +96,12 @@ def scheduler_tick() -> str:
     return f"{NAMESPACE}:scheduler:tick"
 
 
+def redis_data_marker() -> str:
+    """Written once, never expiring: only Redis losing its data (a restart without persistence,
+    a flush, an empty replica promoted) removes it, which tells the scheduler to re-send syncs."""
+    return f"{NAMESPACE}:redis-data-marker"
+
+
 def login_session(session_id: str) -> str:
     """One login: which member (and Open Humans member id) the browser holding it is."""
     return f"{NAMESPACE}:login-session:{session_id}"

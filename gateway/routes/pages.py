@@ -208,8 +208,9 @@ async def sync_now(request: Request) -> Response:
     status = sync_status(member, now=utcnow(), cooldown_s=settings.sync_cooldown_s)
     if not status.can_sync_now:
         flash(request, f"Sync not started: {status.sync_blocked_reason}", category="warning")
-    else:
-        await run_in_threadpool(members.request_sync, member)
+    elif not await run_in_threadpool(members.request_sync, member):
+        # Another press (this member's other tab, another gateway) queued a sync meanwhile.
+        flash(request, "Sync not started: A sync is already under way.", category="warning")
     return RedirectResponse("/dashboard", status_code=303)
 
 
