@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import Metrics
-from gateway.sessions import LEFT_KEY, SCOPE_MEMBER_ID, claimed_login, login_record
+from gateway.sessions import (
+    LEFT_KEY,
+    SCOPE_MEMBER_ID,
+    claimed_login,
+    end_login,
+    login_record,
+)
 from shared import keys
 from shared.erasure import LEFT
 from shared.logging import get_logger
@@ -83,7 +89,8 @@ class LoginSessionMiddleware:
     """Puts the member id of a login that still holds in ``scope[SCOPE_MEMBER_ID]``.
 
     One Redis GET per request that claims a login. A login ended (log out, leaving, erasure) or
-    made for another Open Humans member clears the cookie session: the browser is logged out.
+    made for another Open Humans member is dropped from the cookie session: the browser is
+    logged out (a login it has under way goes on).
     """
 
     def __init__(self, app: ASGIApp, *, redis_client: redis.asyncio.Redis) -> None:
@@ -110,7 +117,7 @@ class LoginSessionMiddleware:
             return None
         if record == login_record(member_id, oh_member_id).encode():
             return member_id
-        session.clear()
+        end_login(session)
         if record == LEFT:  # the next page tells the browser why it was logged out
             session[LEFT_KEY] = True
         log.info("login_session_ended", member_id=member_id)

@@ -66,6 +66,17 @@ def log_in(request: Request, member: Member, session_id: str) -> None:
     request.scope[SCOPE_MEMBER_ID] = member.id
 
 
+# What a login puts in the cookie session: ending the login removes these, and only these (an
+# OAuth flow under way in the same browser keeps its state and completes).
+LOGIN_KEYS = (MEMBER_KEY, OH_MEMBER_KEY, LOGIN_KEY, CSRF_KEY, FLASH_KEY)
+
+
+def end_login(session: dict[str, object]) -> None:
+    """Drop the login a cookie session claims, once the server ended it."""
+    for key in LOGIN_KEYS:
+        session.pop(key, None)
+
+
 def log_out(request: Request) -> None:
     """Forget this browser's session (the login records are ended by the caller)."""
     request.session.clear()

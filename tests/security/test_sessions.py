@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shared.db import Member, connection
+from tests.e2e.harness import submit_authorize_form
 from tests.security.conftest import Live, webhook_body
 
 
@@ -70,3 +71,23 @@ def test_logging_out_of_one_member_leaves_others_logged_in(live: Live) -> None:
     csrf = alice.get("/dashboard").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     alice.post("/logout", data={"csrf_token": csrf})
     assert bob.get("/api/status").status_code == 200
+
+
+def test_a_login_ended_while_logging_in_again_does_not_spoil_the_new_one(live: Live) -> None:
+    laptop, phone = live.browser(), live.browser()
+    live.log_in(laptop, "alice")
+    live.log_in(phone, "alice")
+    # On the laptop alice starts logging in again (the consent page is open) ...
+    page = laptop.get("/login", follow_redirects=True)
+    assert page.status_code == 200, page.text[:300]
+    # ... while on the phone she logs out, which ends every login of hers, the laptop's too.
+    csrf = phone.get("/dashboard").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert phone.post("/logout", data={"csrf_token": csrf}).status_code == 303
+
+    # The ended login is dropped from the laptop's cookie, but the login under way completes.
+    dashboard = submit_authorize_form(laptop, page, login="alice")
+    while dashboard.is_redirect:
+        dashboard = laptop.get(dashboard.headers["location"])
+    assert dashboard.url.path == "/dashboard", (dashboard.url, dashboard.text[:300])
+    assert laptop.get("/api/status").status_code == 200
+    assert phone.get("/api/status").status_code == 401
