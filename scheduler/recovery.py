@@ -11,6 +11,8 @@ staged weeks are in the database, so the re-sent syncs read again only what was 
 A single message can also go missing with the marker intact (a process dying between moving a
 member and sending its message, a failover losing the last writes, an upload dead-lettered).
 Once per tick, a member busy for LOST_AFTER with no message for them on any queue is re-sent.
+
+A member deleting their data is busy too: their file deletion (on the upload queue) is re-sent.
 """
 
 from __future__ import annotations
@@ -47,13 +49,16 @@ class BusyMember:
 def resend_schedule(
     busy: Iterable[BusyMember], *, now: dt.datetime
 ) -> list[tuple[int, int | None]]:
-    """``(member id, delay in ms or None)`` of each busy member's re-sent sync.
+    """``(member id, delay in ms or None)`` of each busy member's re-sent sync (members deleting
+    their data are not synced: see ``resend``).
 
     A member waiting for GitHub's reset resumes at that reset (sending it now would only spend
     a request to learn the limit again); every other one at once.
     """
     schedule: list[tuple[int, int | None]] = []
     for member in busy:
+        if member.state == SyncState.DELETING:
+            continue
         delay_ms = None
         if member.state == SyncState.WAITING and member.waiting_until is not None:
             wait_ms = int((member.waiting_until - now).total_seconds() * 1000)
@@ -68,9 +73,10 @@ def lost(busy: Iterable[BusyMember], *, with_messages: set[int]) -> list[BusyMem
 
 
 def busy_members(*, unchanged_since: dt.datetime | None = None) -> list[BusyMember]:
-    """Connected members shown as queued, syncing, waiting or uploading (and whose row has not
-    changed since ``unchanged_since``)."""
-    where = Member.sync_state.in_([state.value for state in ACTIVE]) & (Member.github_token != "")
+    """Connected members shown as queued, syncing, waiting or uploading, and members deleting
+    their data (whose rows have not changed since ``unchanged_since``)."""
+    syncing = Member.sync_state.in_([state.value for state in ACTIVE]) & (Member.github_token != "")
+    where = syncing | (Member.sync_state == SyncState.DELETING.value)
     if unchanged_since is not None:
         where &= Member.updated_at < unchanged_since
     query = Member.select(Member.id, Member.sync_state, Member.waiting_until).where(where)
@@ -92,15 +98,25 @@ def resend_if_redis_lost_data(client: redis.Redis) -> int:
     try:
         with connection():
             busy = busy_members()
-        schedule = resend_schedule(busy, now=utcnow())
-        for member_id, delay_ms in schedule:
-            queues.send_resumed_sync(member_id, delay_ms=delay_ms)
+        resent = resend(busy)
     except BaseException:
         # Not done: let the next check (here or on another replica) try again.
         client.delete(keys.redis_data_marker())
         raise
-    log.warning("redis_data_marker_missing", resent_syncs=len(schedule))
-    return len(schedule)
+    log.warning("redis_data_marker_missing", resent=resent)
+    return resent
+
+
+def resend(busy: list[BusyMember]) -> int:
+    """Send each busy member's next step again: the sync (``resend_schedule``), or the file
+    deletion of a member deleting their data; returns how many were sent."""
+    schedule = resend_schedule(busy, now=utcnow())
+    for member_id, delay_ms in schedule:
+        queues.send_resumed_sync(member_id, delay_ms=delay_ms)
+    deleting = [member.member_id for member in busy if member.state == SyncState.DELETING]
+    for member_id in deleting:
+        queues.send_delete_file(member_id)
+    return len(schedule) + len(deleting)
 
 
 def check_interval_s(scheduler_interval_s: float) -> float:
@@ -133,7 +149,6 @@ def resend_lost_syncs(client: redis.Redis, *, lost_after: dt.timedelta = LOST_AF
     with connection():
         ids = [member.member_id for member in missing]
         Member.update(updated_at=utcnow()).where(Member.id.in_(ids)).execute()
-    for member_id, delay_ms in resend_schedule(missing, now=utcnow()):
-        queues.send_resumed_sync(member_id, delay_ms=delay_ms)
+    resend(missing)
     log.warning("lost_syncs_resent", members=ids)
     return len(missing)

@@ -68,6 +68,12 @@ def resent(client: redis.Redis) -> dict[int, int]:
     return found
 
 
+def deletions(client: redis.Redis) -> list[int]:
+    """Members whose file deletion waits in the broker."""
+    messages = [json.loads(raw) for raw in client.hvals("ohgithub:upload.msgs")]
+    return [int(m["args"][0]) for m in messages if m["actor_name"] == queues.DELETE_ACTOR]
+
+
 def test_busy_members_are_resent_once_per_loss_of_redis_data(
     database: peewee.Database, redis_url: str, redis_client: redis.Redis
 ) -> None:
@@ -80,23 +86,26 @@ def test_busy_members_are_resent_once_per_loss_of_redis_data(
     waiting = member(
         "waiting", SyncState.WAITING, waiting_until=utcnow() + dt.timedelta(minutes=10)
     )
-    for state in (SyncState.DONE, SyncState.ERROR, SyncState.NEEDS_LOGIN, SyncState.DELETING):
+    deleting = member("deleting", SyncState.DELETING, github_token="")
+    for state in (SyncState.DONE, SyncState.ERROR, SyncState.NEEDS_LOGIN):
         member(f"at-rest-{state}", state)
     member("disconnected", SyncState.QUEUED, github_token="")
 
-    assert resend_if_redis_lost_data(redis_client) == 4
+    assert resend_if_redis_lost_data(redis_client) == 5
     sent = resent(redis_client)
     assert set(sent) == busy | {waiting}
     assert all(sent[m] == 0 for m in busy)
     assert 9 * 60_000 < sent[waiting] <= 10 * 60_000
+    assert deletions(redis_client) == [deleting]  # their file is deleted, not synced
 
     # The marker is there: nothing more, however often the scheduler checks.
     assert resend_if_redis_lost_data(redis_client) == 0
     assert len(resent(redis_client)) == 4
 
     redis_client.flushdb()  # Redis restarted empty: every message is gone, and the marker
-    assert resend_if_redis_lost_data(redis_client) == 4
+    assert resend_if_redis_lost_data(redis_client) == 5
     assert set(resent(redis_client)) == busy | {waiting}
+    assert deletions(redis_client) == [deleting]
 
 
 def test_a_member_busy_for_long_with_no_message_anywhere_is_resent_once(
@@ -111,9 +120,11 @@ def test_a_member_busy_for_long_with_no_message_anywhere_is_resent_once(
     queues.send_upload(uploading, delay_ms=60_000)  # an upload retried later: not lost
     member("just-queued", SyncState.QUEUED)  # its message is about to be sent
     member("done", SyncState.DONE, updated_at=long_ago)
+    deleting = member("deleting", SyncState.DELETING, github_token="", updated_at=long_ago)
 
-    assert resend_lost_syncs(redis_client) == 1
+    assert resend_lost_syncs(redis_client) == 2
     assert set(resent(redis_client)) == {lost_one}
+    assert deletions(redis_client) == [deleting]
     # Its message waits now; and the member is not re-sent again before LOST_AFTER anyway.
     redis_client.delete("ohgithub:fetch-resumed.msgs", "ohgithub:fetch-resumed")
     assert resend_lost_syncs(redis_client) == 0
