@@ -66,7 +66,7 @@ log = get_logger(__name__)
 class Published:
     """What an upload run did."""
 
-    kind: str  # uploaded, unchanged, nothing, skipped, busy, needs_login
+    kind: str  # uploaded, unchanged, nothing, skipped, busy, needs_login, deleted
     file_id: int | None = None
     weeks: int = 0
 
@@ -113,6 +113,11 @@ def _exclusively(
         except OpenHumansLoginNeeded:
             log.warning("upload_needs_login", member_id=member_id)  # member marked already
             return Published("needs_login")
+        except Member.DoesNotExist:
+            # Erased while uploading (they left the project, and Open Humans refused the token
+            # with them): there is no one to write for, and nothing to retry.
+            log.info("upload_member_erased", member_id=member_id)
+            return Published("skipped")
 
 
 def delete_files(member_id: int, runtime: Runtime) -> Published:
