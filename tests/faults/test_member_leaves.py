@@ -30,6 +30,10 @@ QUEUES = (queues.FETCH_QUEUE, queues.RESUMED_FETCH_QUEUE, queues.UPLOAD_QUEUE)
 # GitHub's answer time. Fast, the sync stages its next weeks before its lock's renewal (every
 # third of SYNC_LOCK_TTL) finds the lock gone, and staging finds the member gone; slow, the
 # renewal comes first and the sync stops before its next request.
+# Leaving during an upload: a member with a short history, and how long Open Humans holds the
+# upload's last step (the client then asks again, with the token Open Humans revoked).
+UPLOAD_LOGIN = "octo-small"
+UPLOAD_HOLD_S = 3
 # How the fetcher's log says the sync ended (printed: which way this run took).
 ENDINGS = ("sync_lock_lost", "sync_stopped_member_erased")
 LATENCIES_MS = {"stopped-at-staging": 150, "stopped-by-its-lock": 1000}
@@ -120,3 +124,48 @@ def test_a_member_who_leaves_mid_sync_leaves_nothing_behind(
 
         assert leftovers(database, client, member_id=member_id, github_id=github_id) == []
         assert system.files_of(LOGIN) == files_before  # nothing written after they left
+
+
+@pytest.mark.parametrize("e2e_database_url", ["sqlite"], indirect=True)
+def test_a_member_who_leaves_mid_upload_gets_no_file(
+    system: System, e2e_database_url: str, tmp_path: Path
+) -> None:
+    database = Path(e2e_database_url.removeprefix("sqlite:///"))
+    client = redis.Redis.from_url(system.env["REDIS_URL"])
+    with system.sandbox() as sandbox:
+        # The upload's bytes are stored and its "complete" waits: the member leaves meanwhile.
+        sandbox.post("/_sandbox/config", json={"timeout_fault_s": UPLOAD_HOLD_S})
+        fault = {"kind": "timeout", "login": UPLOAD_LOGIN, "path_contains": "/upload/complete/"}
+        sandbox.post("/_sandbox/faults", json=fault).raise_for_status()
+        with system.member_client() as member:
+            system.log_in(member, UPLOAD_LOGIN, private=True)
+            wait_for(lambda: not sandbox.get("/_sandbox/faults").json()["faults"], timeout_s=60,
+                     interval_s=0.1, what="the upload's complete step",
+                     services=system.services)  # fmt: skip
+        row = member_row(database)
+        assert row is not None
+        member_id, github_id = row
+        left = sandbox.post(
+            "/_sandbox/openhumans/deauthorize",
+            json={
+                "username": UPLOAD_LOGIN,
+                "webhook_url": f"{system.gateway_url}/webhooks/openhumans/deauthorize",
+            },
+        )
+        assert left.json()["webhook_status"] == 200
+        left_at_s = time.monotonic()
+
+        def clean() -> bool:
+            return not leftovers(database, client, member_id=member_id, github_id=github_id)
+
+        wait_for(clean, timeout_s=60, interval_s=0.2, what="nothing left of the member",
+                 services=system.services)  # fmt: skip
+        print(f"recovery after the member left mid-upload: {time.monotonic() - left_at_s:.1f} s")
+        time.sleep(QUIET_S)
+
+        assert leftovers(database, client, member_id=member_id, github_id=github_id) == []
+        assert system.files_of(UPLOAD_LOGIN) == []
+        # The upload ended as one for nobody, not as a failure that Dramatiq retries.
+        uploader_log = (tmp_path / "logs" / "uploader.log").read_text()
+        assert '"upload_member_erased"' in uploader_log
+        assert '"level": "error"' not in uploader_log
