@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from peewee import DoesNotExist
 
 from shared import keys, queues
 from shared.db import Member, StagedWeek, connection, db, transition, utcnow
@@ -113,9 +114,9 @@ def _exclusively(
         except OpenHumansLoginNeeded:
             log.warning("upload_needs_login", member_id=member_id)  # member marked already
             return Published("needs_login")
-        except Member.DoesNotExist:
-            # Erased while uploading (they left the project, and Open Humans refused the token
-            # with them): there is no one to write for, and nothing to retry.
+        except DoesNotExist:
+            # The member's row, erased while uploading (they left the project, and Open Humans
+            # refused the token with them): there is no one to write for, nothing to retry.
             log.info("upload_member_erased", member_id=member_id)
             return Published("skipped")
 
