@@ -74,9 +74,9 @@ def sync_member(member_id: int, runtime: Runtime) -> Outcome:
     )
     if not lock.acquire():
         return _come_back_later(member_id, runtime)
-    # Whose GitHub user's keys (budgets, ETags) this sync writes, in case the member leaves.
-    github_id = Member.select(Member.github_id).where(Member.id == member_id).scalar()
     with lock:
+        # Whose GitHub user's keys (budgets, ETags) this sync writes, in case the member leaves.
+        github_id = Member.select(Member.github_id).where(Member.id == member_id).scalar()
         try:
             return _sync(member_id, runtime, lock)
         finally:
