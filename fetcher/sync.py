@@ -32,6 +32,7 @@ from fetcher.progress import Plan, SyncProgress, listing_key
 from shared import keys, queues
 from shared.activity import Commit, parse_timestamp, utc_timestamp
 from shared.db import Member, StagedWeek, db, transition, utcnow
+from shared.erasure import forget_redis_state
 from shared.errors import LockLost, RateLimited, TokenRevoked
 from shared.github.client import EtagCache, GitHubClient, GitHubUser, NotFound
 from shared.github.ratelimit import RateLimiter
@@ -56,7 +57,8 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a sync ended: done, waiting (until ``resets_at``), revoked, busy or skipped."""
+    """How a sync ended: done, waiting (until ``resets_at``), revoked, busy, skipped, lost (the
+    lock, to a stall or an erasure) or erased (the member left while it ran)."""
 
     kind: str
     resets_at: dt.datetime | None = None
@@ -73,7 +75,21 @@ def sync_member(member_id: int, runtime: Runtime) -> Outcome:
     if not lock.acquire():
         return _come_back_later(member_id, runtime)
     with lock:
-        return _sync(member_id, runtime, lock)
+        # Whose GitHub user's keys (budgets, ETags) this sync writes, in case the member leaves.
+        github_id = Member.select(Member.github_id).where(Member.id == member_id).scalar()
+        try:
+            return _sync(member_id, runtime, lock)
+        finally:
+            _forget_if_erased(member_id, github_id, runtime)
+
+
+def _forget_if_erased(member_id: int, github_id: int | None, runtime: Runtime) -> None:
+    """A member erased while their sync ran (they left the project): forget again what the
+    sync wrote to Redis. Checked after its last write, and the erasure forgets only once the
+    row is gone, so one of the two forgets last."""
+    if not Member.select().where(Member.id == member_id).exists():
+        forget_redis_state(runtime.redis, member_id=member_id, github_id=github_id)
+        log.info("sync_member_erased", member_id=member_id)
 
 
 def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
@@ -144,7 +160,11 @@ def _sync(member_id: int, runtime: Runtime, lock: KeptLock) -> Outcome:
         )
         log.warning("github_token_revoked", member_id=member_id)
         return Outcome("revoked")
-    except Exception:
+    except Exception as error:
+        if not Member.select().where(Member.id == member_id).exists():
+            # Erased meanwhile (staging then fails on the missing row): nothing to retry.
+            log.info("sync_stopped_member_erased", member_id=member_id, error=type(error).__name__)
+            return Outcome("erased")
         # Dramatiq retries with back-off; what was staged stays staged, and goes to the member
         # now: a failure that keeps coming back never withholds the history read before it.
         # The error goes to the log (Dramatiq's), never to the member (gateway.status words it).

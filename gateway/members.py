@@ -23,7 +23,7 @@ from shared.db import (
     utcnow,
     write_transaction,
 )
-from shared.erasure import forget_login_sessions, forget_redis_state
+from shared.erasure import forget_login_sessions, forget_redis_state, stop_running_sync
 from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
@@ -181,16 +181,20 @@ def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
     """Delete everything held about an Open Humans member (deauthorization); False if unknown.
 
     Every login of the member ends, so no browser stays logged in as them. A fetcher or
-    uploader that later receives a message for this member finds no row and stops.
+    uploader that later receives a message for this member finds no row and stops; a sync
+    running now stops too (``stop_running_sync``), and forgets what it wrote meanwhile.
     """
     with connection(), write_transaction():
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
         if member is None:
             return False
-        forget_redis_state(redis_client, member_id=member.id, github_id=member.github_id)
         forget_login_sessions(redis_client, member_id=member.id, left_for_s=SESSION_MAX_AGE_S)
         StagedWeek.delete().where(StagedWeek.member == member).execute()
         member.delete_instance()
+    # Only once the row is gone: a sync that writes to Redis meanwhile either wrote before this,
+    # or finds the member gone when it ends and forgets its writes itself (fetcher.sync).
+    forget_redis_state(redis_client, member_id=member.id, github_id=member.github_id)
+    stop_running_sync(redis_client, member_id=member.id)
     log.info("member_erased", member_id=member.id)
     return True
 

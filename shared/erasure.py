@@ -22,6 +22,12 @@ def forget_redis_state(client: redis.Redis, *, member_id: int, github_id: int | 
     return int(client.delete(*found))
 
 
+def stop_running_sync(client: redis.Redis, *, member_id: int) -> None:
+    """Take the member's sync lock from the fetcher holding it, if any: its next renewal finds
+    the lock gone (``shared.locks``) and the sync stops before its next GitHub request."""
+    client.delete(keys.sync_lock(member_id))
+
+
 # What an ended login of a member who left holds instead of the member: nothing about them,
 # just enough for their browser to be told once why it was logged out.
 LEFT = b"left"

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 import structlog
+from peewee import DoesNotExist
 
 from shared import keys, queues
 from shared.db import Member, StagedWeek, connection, db, transition, utcnow
@@ -30,6 +30,7 @@ from shared.errors import (
 )
 from shared.fileformat import upload_metadata
 from shared.isoweek import IsoWeek
+from shared.locks import KeptLock
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
 from shared.runtime import Runtime
@@ -54,8 +55,10 @@ SPOOL_BYTES = 8 << 20
 STAGED_BATCH = 64
 # Two uploads of one member never interleave; a busy member's message comes back after this.
 BUSY_RETRY_MS = 5_000
-# The upload lock outlives a slow upload of a large file; it is released when done.
-UPLOAD_LOCK_TTL_S = 600
+# A dead uploader's hold on a member lapses after this (a live one renews it every third of
+# it, shared.locks): by the time Dramatiq hands the dead worker's message to another
+# (queues.HEARTBEAT_TIMEOUT_MS), the member is free again instead of busy for minutes.
+UPLOAD_LOCK_TTL_S = 15
 
 log = get_logger(__name__)
 
@@ -64,7 +67,7 @@ log = get_logger(__name__)
 class Published:
     """What an upload run did."""
 
-    kind: str  # uploaded, unchanged, nothing, skipped, busy, needs_login
+    kind: str  # uploaded, unchanged, nothing, skipped, busy, needs_login, deleted
     file_id: int | None = None
     weeks: int = 0
 
@@ -96,23 +99,26 @@ def _exclusively(
     *,
     resend: Callable[..., None],
 ) -> Published:
-    lock = runtime.redis.lock(keys.upload_lock(member_id), timeout=UPLOAD_LOCK_TTL_S)
-    if not lock.acquire(blocking=False):
+    lock = KeptLock(runtime.redis, keys.upload_lock(member_id), ttl_s=UPLOAD_LOCK_TTL_S)
+    if not lock.acquire():
         resend(member_id, delay_ms=BUSY_RETRY_MS)
         log.info("upload_busy_resent", member_id=member_id, delay_ms=BUSY_RETRY_MS)
         return Published("busy")
-    try:
-        with structlog.contextvars.bound_contextvars(member_id=member_id), connection():
-            try:
-                return work(member_id, runtime)
-            except OpenHumansLoginNeeded:
-                log.warning("upload_needs_login", member_id=member_id)  # member marked already
-                return Published("needs_login")
-    finally:
+    with (
+        lock,
+        structlog.contextvars.bound_contextvars(member_id=member_id),
+        connection(),
+    ):
         try:
-            lock.release()
-        except redis.exceptions.LockError:
-            log.warning("upload_lock_lost", member_id=member_id)
+            return work(member_id, runtime)
+        except OpenHumansLoginNeeded:
+            log.warning("upload_needs_login", member_id=member_id)  # member marked already
+            return Published("needs_login")
+        except DoesNotExist:
+            # The member's row, erased while uploading (they left the project, and Open Humans
+            # refused the token with them): there is no one to write for, nothing to retry.
+            log.info("upload_member_erased", member_id=member_id)
+            return Published("skipped")
 
 
 def delete_files(member_id: int, runtime: Runtime) -> Published:
