@@ -80,16 +80,19 @@ def sync_member(member_id: int, runtime: Runtime) -> Outcome:
         try:
             return _sync(member_id, runtime, lock)
         finally:
-            _forget_if_erased(member_id, github_id, runtime)
+            _forget_if_gone(member_id, github_id, runtime)
 
 
-def _forget_if_erased(member_id: int, github_id: int | None, runtime: Runtime) -> None:
-    """A member erased while their sync ran (they left the project): forget again what the
-    sync wrote to Redis. Checked after its last write, and the erasure forgets only once the
-    row is gone, so one of the two forgets last."""
-    if not Member.select().where(Member.id == member_id).exists():
+def _forget_if_gone(member_id: int, github_id: int | None, runtime: Runtime) -> None:
+    """A member erased (they left the project) or who disconnected GitHub while their sync ran:
+    forget again what the sync wrote to Redis, and the weeks it staged since. Checked after its
+    last write, and the erasure and the disconnection forget only once the row or token is
+    gone, so one of the two forgets last."""
+    connected = Member.select().where((Member.id == member_id) & (Member.github_token != ""))
+    if not connected.exists():
+        StagedWeek.delete().where(StagedWeek.member == member_id).execute()
         forget_redis_state(runtime.redis, member_id=member_id, github_id=github_id)
-        log.info("sync_member_erased", member_id=member_id)
+        log.info("sync_member_gone", member_id=member_id)
 
 
 def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:

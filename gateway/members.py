@@ -135,12 +135,15 @@ def request_sync(member: Member) -> bool:
 
 
 def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
-    """Forget the GitHub token, account and staged weeks; the Open Humans file stays."""
+    """Forget the GitHub token, account and staged weeks; the Open Humans file stays.
+
+    A sync running now stops (``stop_running_sync``) and forgets what it wrote meanwhile, as
+    when a member leaves (``erase_member``).
+    """
     with connection(), write_transaction():
         member = Member.get_or_none(Member.id == member_id)
         if member is None:
             return
-        forget_redis_state(redis_client, member_id=member_id, github_id=member.github_id)
         StagedWeek.delete().where(StagedWeek.member == member_id).execute()
         transition(
             member_id,
@@ -156,6 +159,9 @@ def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
             weeks_done=0,
             weeks_total=0,
         )
+    # Only once the token is gone: see erase_member.
+    forget_redis_state(redis_client, member_id=member_id, github_id=member.github_id)
+    stop_running_sync(redis_client, member_id=member_id)
     log.info("github_disconnected", member_id=member_id)
 
 

@@ -1,5 +1,5 @@
-"""A member erased (they left the project) while their sync runs: the sync stops, and what it
-wrote to Redis after the erasure is forgotten too."""
+"""A member erased (they left the project) or disconnecting GitHub while their sync runs: the
+sync stops, and what it wrote to Redis after the erasure is forgotten too."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 import redis
 
 from fetcher.sync import Outcome, sync_member
-from gateway.members import erase_member
+from gateway.members import disconnect_github, erase_member
 from shared import keys
 from shared.db import Member, StagedWeek, connection
 from shared.runtime import Runtime
@@ -19,12 +19,8 @@ from shared.runtime import Runtime
 LOGIN = "octo-typical"
 
 
-def test_an_erased_members_sync_stops_and_leaves_no_key(
-    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
-) -> None:
-    member = connect(LOGIN)
-    sandbox.post("/_sandbox/config", json={"latency_ms": 100}).raise_for_status()
-    outcomes: list[Outcome] = []
+def start_sync(runtime: Runtime, member: Member, outcomes: list[Outcome]) -> threading.Thread:
+    """The member's sync in a thread of its own, once it is under way (progress in Redis)."""
 
     def run() -> None:
         with connection():
@@ -37,6 +33,44 @@ def test_an_erased_members_sync_stops_and_leaves_no_key(
     while not client.exists(keys.sync_progress(member.id)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert client.exists(keys.sync_progress(member.id)), "the sync never got under way"
+    return thread
+
+
+def assert_nothing_kept(client: redis.Redis, member: Member) -> None:
+    held = [*keys.member_keys(member.id), keys.sync_lock(member.id)]
+    assert [key for key in held if client.exists(key)] == []
+    for pattern in keys.github_user_patterns(member.github_id):
+        assert list(client.scan_iter(match=pattern)) == [], pattern
+
+
+def test_a_sync_stops_when_its_member_disconnects_github_and_leaves_no_key(
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
+) -> None:
+    member = connect(LOGIN)
+    sandbox.post("/_sandbox/config", json={"latency_ms": 100}).raise_for_status()
+    outcomes: list[Outcome] = []
+    thread = start_sync(runtime, member, outcomes)
+
+    disconnect_github(member.id, redis_client=runtime.redis)
+    disconnected_at = time.monotonic()
+    thread.join(timeout=60)
+
+    assert not thread.is_alive()
+    assert time.monotonic() - disconnected_at < runtime.settings.sync_lock_ttl_s
+    assert_nothing_kept(runtime.redis, member)
+    assert Member.get_by_id(member.id).github_token == ""
+    # Nothing of the account left to mix into the file of the next one the member connects.
+    assert not StagedWeek.select().where(StagedWeek.member == member.id).exists()
+
+
+def test_an_erased_members_sync_stops_and_leaves_no_key(
+    sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
+) -> None:
+    member = connect(LOGIN)
+    sandbox.post("/_sandbox/config", json={"latency_ms": 100}).raise_for_status()
+    outcomes: list[Outcome] = []
+    thread = start_sync(runtime, member, outcomes)
+    client: redis.Redis = runtime.redis
 
     assert erase_member(member.oh_member_id, redis_client=client)
     erased_at = time.monotonic()
@@ -45,8 +79,5 @@ def test_an_erased_members_sync_stops_and_leaves_no_key(
     assert not thread.is_alive()
     assert [outcome.kind for outcome in outcomes] in (["lost"], ["erased"])
     assert time.monotonic() - erased_at < runtime.settings.sync_lock_ttl_s  # stopped early
-    held = [*keys.member_keys(member.id), keys.sync_lock(member.id)]
-    assert [key for key in held if client.exists(key)] == []
-    for pattern in keys.github_user_patterns(member.github_id):
-        assert list(client.scan_iter(match=pattern)) == [], pattern
+    assert_nothing_kept(client, member)
     assert not StagedWeek.select().where(StagedWeek.member == member.id).exists()
