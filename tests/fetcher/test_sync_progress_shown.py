@@ -28,11 +28,14 @@ def test_progress_moves_with_each_listing(
     done = threading.Event()
 
     def watch() -> None:  # what the dashboard's status poll reads, from another connection
-        while not done.is_set():
+        while True:
+            finished = done.is_set()  # then this read is the last, after the sync's last write
             with connection():
                 value = Member.get_by_id(member.id).weeks_done
             if not seen or seen[-1] != value:
                 seen.append(value)
+            if finished:
+                return
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch)
