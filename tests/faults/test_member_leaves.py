@@ -30,13 +30,13 @@ QUEUES = (queues.FETCH_QUEUE, queues.RESUMED_FETCH_QUEUE, queues.UPLOAD_QUEUE)
 # GitHub's answer time. Fast, the sync stages its next weeks before its lock's renewal (every
 # third of SYNC_LOCK_TTL) finds the lock gone, and staging finds the member gone; slow, the
 # renewal comes first and the sync stops before its next request.
+LATENCIES_MS = {"stopped-at-staging": 150, "stopped-by-its-lock": 1000}
+# How the fetcher's log says the sync ended (printed: which way this run took).
+ENDINGS = ("sync_lock_lost", "sync_stopped_member_erased")
 # Leaving during an upload: a member with a short history, and how long Open Humans holds the
 # upload's last step (the client then asks again, with the token Open Humans revoked).
 UPLOAD_LOGIN = "octo-small"
 UPLOAD_HOLD_S = 3
-# How the fetcher's log says the sync ended (printed: which way this run took).
-ENDINGS = ("sync_lock_lost", "sync_stopped_member_erased")
-LATENCIES_MS = {"stopped-at-staging": 150, "stopped-by-its-lock": 1000}
 
 
 @pytest.fixture
