@@ -8,6 +8,7 @@ re-sends the busy members' syncs if not (``scheduler.recovery``).
 
 from __future__ import annotations
 
+import logging
 import signal
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -56,6 +57,9 @@ def main() -> None:
     # deadlock on a lock the interrupted main thread holds.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     rt = runtime.start("scheduler")
+    # APScheduler logs two lines per job run: with the Redis check every 15 s they would bury
+    # the scheduler's own events. Its warnings and errors (a missed or failed run) still show.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     queues.setup_broker(rt.settings.redis_url)
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(

@@ -103,7 +103,8 @@ def resend_if_redis_lost_data(client: redis.Redis) -> int:
         # Not done: let the next check (here or on another replica) try again.
         client.delete(keys.redis_data_marker())
         raise
-    log.warning("redis_data_marker_missing", resent=resent)
+    # A first start against a new Redis has nothing to re-send: that is no warning.
+    (log.warning if resent else log.info)("redis_data_marker_missing", resent=resent)
     return resent
 
 
