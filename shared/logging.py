@@ -28,10 +28,23 @@ def scrub_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dic
     return event_dict
 
 
+def _naming(service: str) -> Any:
+    """A processor putting ``service`` on every line, whichever thread logs it (a thread starts
+    with a context of its own, so a value bound in the main thread's would miss Dramatiq's and
+    APScheduler's workers)."""
+
+    def add_service(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    return add_service
+
+
 def configure_logging(level: str = "INFO", *, service: str) -> None:
     """JSON lines on stderr; stdlib loggers (uvicorn, dramatiq) go through the same processors."""
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _naming(service),
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -62,7 +75,6 @@ def configure_logging(level: str = "INFO", *, service: str) -> None:
     # httpx logs full URLs at INFO, which can carry OAuth codes: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # library warnings become JSON log lines too
-    structlog.contextvars.bind_contextvars(service=service)
 
 
 def get_logger(name: str) -> Any:

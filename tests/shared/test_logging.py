@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -113,3 +114,16 @@ def test_stdlib_loggers_go_through_the_same_scrubbing(
     assert line["service"] == "uploader"
     assert line["level"] == "warning"
     assert "retrying with Bearer" in str(line["event"])
+
+
+def test_lines_logged_by_other_threads_name_the_service_too(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Worker threads (Dramatiq's, APScheduler's) start with a context of their own.
+    configure_logging("INFO", service="scheduler")
+    thread = threading.Thread(target=lambda: get_logger("scheduler").info("scheduler_tick"))
+    thread.start()
+    thread.join()
+    (line,) = json_lines(capsys.readouterr().err)
+    assert line["event"] == "scheduler_tick"
+    assert line["service"] == "scheduler"
