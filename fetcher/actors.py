@@ -14,8 +14,8 @@ _broker = queues.setup_broker(  # before any actor is declared
     metrics_port=_runtime.settings.worker_metrics_port,
 )
 
-from fetcher.handback import WorkerStopping, run_or_hand_back  # noqa: E402
 from fetcher.sync import sync_member  # noqa: E402
+from shared.handback import WorkerStopping, run_or_hand_back  # noqa: E402
 
 _broker.add_middleware(WorkerStopping())
 
@@ -63,4 +63,4 @@ def _sync(member_id: int) -> None:
             sync_member(member_id, _runtime)
 
     with structlog.contextvars.bound_contextvars(member_id=member_id):
-        run_or_hand_back(member_id, run)
+        run_or_hand_back(member_id, run, resend=queues.send_resumed_sync, what="sync")

@@ -20,7 +20,6 @@ from peewee import EXCLUDED, fn
 from fetcher.bucketing import bucket_weeks, commit_record
 from fetcher.contributions import fetch_period, first_contribution_day, pushed_since
 from fetcher.coverage import last_complete_week
-from fetcher.handback import check_not_stopping
 from fetcher.planner import (
     CommitListing,
     first_week_to_fetch,
@@ -36,6 +35,7 @@ from shared.erasure import forget_redis_state
 from shared.errors import LockLost, RateLimited, TokenRevoked
 from shared.github.client import EtagCache, GitHubClient, GitHubUser, NotFound
 from shared.github.ratelimit import RateLimiter
+from shared.handback import check_not_stopping
 from shared.isoweek import IsoWeek
 from shared.locks import KeptLock
 from shared.logging import get_logger

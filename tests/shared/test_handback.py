@@ -9,14 +9,14 @@ import peewee
 import pytest
 from dramatiq.middleware import Shutdown
 
-from fetcher import handback
-from fetcher.handback import (
+from shared import handback
+from shared.errors import UpstreamUnavailable
+from shared.handback import (
     DATABASE_AWAY_RESEND_MS,
     WorkerStopping,
     hand_back_delay_ms,
     run_or_hand_back,
 )
-from shared.errors import UpstreamUnavailable
 
 
 class Resends:
@@ -67,11 +67,11 @@ def test_the_sync_notices_the_stop_at_its_next_step_and_is_re_sent_at_once() -> 
         handback.check_not_stopping()  # what the sync does before each GitHub request
         steps.append("second request")
 
-    assert run_or_hand_back(7, sync, resend=resends) is True
+    assert run_or_hand_back(7, sync, resend=resends, what="sync") is True
     assert steps == ["first request"]
     assert resends.sent == [(7, None)]
     # A message taken while the worker stops is handed back without starting.
-    assert run_or_hand_back(8, lambda: steps.append("started"), resend=resends) is True
+    assert run_or_hand_back(8, lambda: steps.append("started"), resend=resends, what="sync") is True
     assert steps == ["first request"]
     assert resends.sent == [(7, None), (8, None)]
 
@@ -85,7 +85,7 @@ def test_a_sync_is_re_sent_soon_while_the_database_is_away(
     def sync() -> None:
         raise peewee.OperationalError("connection refused")
 
-    assert run_or_hand_back(7, sync, resend=resends) is True
+    assert run_or_hand_back(7, sync, resend=resends, what="sync") is True
     assert resends.sent == [(7, DATABASE_AWAY_RESEND_MS)]
 
 
@@ -100,7 +100,7 @@ def test_a_database_error_with_the_database_there_fails_the_sync(
 
     database.close()  # the probe takes its own connection, as after the sync's
     with pytest.raises(peewee.OperationalError):
-        run_or_hand_back(7, sync, resend=resends)
+        run_or_hand_back(7, sync, resend=resends, what="sync")
     assert resends.sent == []
-    assert run_or_hand_back(7, lambda: None, resend=resends) is False
+    assert run_or_hand_back(7, lambda: None, resend=resends, what="sync") is False
     assert resends.sent == []
