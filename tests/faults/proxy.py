@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tests.e2e.harness import free_port
 
 
 class CuttableProxy:
@@ -79,3 +83,19 @@ class CuttableProxy:
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
         self._writers.discard(writer)
         self._writers.discard(upstream_writer)
+
+
+@contextmanager
+def proxied(url: str) -> Iterator[tuple[CuttableProxy, str]]:
+    """A cuttable proxy in front of the server of ``url`` (which names its port), and ``url``
+    pointed at the proxy."""
+    parts = urlsplit(url)
+    target_port = parts.port or 5432
+    proxy = CuttableProxy(
+        target_host=parts.hostname or "127.0.0.1", target_port=target_port, port=free_port()
+    ).start()
+    try:
+        netloc = parts.netloc.replace(f":{target_port}", f":{proxy.port}")
+        yield proxy, urlunsplit(parts._replace(netloc=netloc))
+    finally:
+        proxy.stop()

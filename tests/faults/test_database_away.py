@@ -10,15 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 
 from shared import keys, queues
 from tests.conftest import PostgresServer, fresh_postgres_database
-from tests.e2e.harness import System, assert_holds_ground_truth, free_port, wait_for
-from tests.faults.proxy import CuttableProxy
+from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
+from tests.faults.proxy import CuttableProxy, proxied
 
 pytestmark = pytest.mark.e2e
 
@@ -31,19 +30,9 @@ QUEUES = (queues.FETCH_QUEUE, queues.RESUMED_FETCH_QUEUE, queues.UPLOAD_QUEUE)
 @pytest.fixture
 def database_proxy(postgres_server: PostgresServer) -> Iterator[tuple[CuttableProxy, str]]:
     """A fresh database behind a cuttable proxy, and its pooled URL through the proxy."""
-    with fresh_postgres_database(postgres_server) as url:
-        parts = urlsplit(url)
-        target_port = parts.port or 5432
-        proxy = CuttableProxy(
-            target_host=parts.hostname or "127.0.0.1", target_port=target_port, port=free_port()
-        )
-        proxy.start()
-        netloc = parts.netloc.replace(f":{target_port}", f":{proxy.port}")
-        try:
-            # Pooled, as in production: connections broken by the outage must be replaced.
-            yield proxy, urlunsplit(parts._replace(scheme="postgres+pool", netloc=netloc))
-        finally:
-            proxy.stop()
+    with fresh_postgres_database(postgres_server) as url, proxied(url) as (proxy, through):
+        # Pooled, as in production: connections broken by the outage must be replaced.
+        yield proxy, through.replace("postgresql://", "postgres+pool://", 1)
 
 
 @pytest.fixture

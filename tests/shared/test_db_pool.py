@@ -17,8 +17,7 @@ import pytest
 from shared import db as shared_db
 from shared.db import Member, connection, database_reachable, init_database, member_by_id
 from shared.syncstate import SyncState
-from tests.e2e.harness import free_port
-from tests.faults.proxy import CuttableProxy
+from tests.faults.proxy import CuttableProxy, proxied
 
 
 def pooled(url: str, **query: int) -> str:
@@ -164,19 +163,12 @@ def test_the_gateways_member_read_is_the_row_peewee_reads(
 def pool_behind_proxy(postgres_url: str) -> Iterator[CuttableProxy]:
     """The project's models on a pool reaching the session's PostgreSQL through a cuttable
     proxy (the database "goes away" for this pool only)."""
-    parts = urlsplit(postgres_url)
-    target_port = parts.port or 5432
-    proxy = CuttableProxy(
-        target_host=parts.hostname or "127.0.0.1", target_port=target_port, port=free_port()
-    )
-    proxy.start()
-    netloc = parts.netloc.replace(f":{target_port}", f":{proxy.port}")
-    try:
-        init_database(pooled(urlunsplit(parts._replace(netloc=netloc)), max_connections=2))
-        yield proxy
-    finally:
-        shared_db.close_database()
-        proxy.stop()
+    with proxied(postgres_url) as (proxy, through):
+        try:
+            init_database(pooled(through, max_connections=2))
+            yield proxy
+        finally:
+            shared_db.close_database()
 
 
 def test_connections_broken_by_an_outage_are_replaced_not_reused(

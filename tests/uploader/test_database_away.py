@@ -4,7 +4,6 @@ publishes once the database answers again: PostgreSQL behind a proxy the test cu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import peewee
 import pytest
@@ -15,8 +14,7 @@ from shared.handback import DATABASE_AWAY_RESEND_MS, run_or_hand_back
 from shared.runtime import Runtime
 from shared.syncstate import SyncState
 from tests.conftest import PostgresServer, fresh_postgres_database
-from tests.e2e.harness import free_port
-from tests.faults.proxy import CuttableProxy
+from tests.faults.proxy import CuttableProxy, proxied
 from tests.uploader.helpers import (
     Sandbox,
     make_member,
@@ -34,20 +32,12 @@ def proxied_postgres(
 ) -> Iterator[CuttableProxy]:
     """The project's models on a fresh PostgreSQL database reached through a cuttable proxy
     (instead of the test's SQLite file), pooled as in production."""
-    with fresh_postgres_database(postgres_server) as url:
-        parts = urlsplit(url)
-        port = parts.port or 5432
-        proxy = CuttableProxy(
-            target_host=parts.hostname or "127.0.0.1", target_port=port, port=free_port()
-        )
-        proxy.start()
-        netloc = parts.netloc.replace(f":{port}", f":{proxy.port}")
-        init_database(urlunsplit(parts._replace(scheme="postgres+pool", netloc=netloc)))
+    with fresh_postgres_database(postgres_server) as url, proxied(url) as (proxy, through):
+        init_database(through.replace("postgresql://", "postgres+pool://", 1))
         try:
             yield proxy
         finally:
             close_database()
-            proxy.stop()
 
 
 def test_an_upload_is_handed_back_while_the_database_is_away(
