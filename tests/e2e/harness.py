@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 
 from launcher.services import ServiceSet, sandbox_env, service_commands, wait_http
+from shared import keys
 from shared.activity import activity_of
 from shared.fileformat import parse
+from shared.queues import FETCH_QUEUE, RESUMED_FETCH_QUEUE, UPLOAD_QUEUE
 
 _FORM = re.compile(r"<form[^>]*action=\"([^\"]*)\"", re.IGNORECASE)
 _HIDDEN = re.compile(
@@ -91,6 +94,34 @@ class System:
         dashboard = submit_authorize_form(client, page, login=login, grant_repo=private)
         assert dashboard.url.path == "/dashboard", (dashboard.url, dashboard.text[:500])
         return dashboard
+
+    def requests_served(self, login: str) -> list[dict[str, Any]]:
+        """The sandbox's log of the GitHub requests made for ``login``, oldest first."""
+        with self.sandbox() as sandbox:
+            log = sandbox.get("/_sandbox/requests", params={"login": login}).json()
+        return list(log["requests"] if isinstance(log, dict) else log)
+
+    def commit_pages_served(self, login: str) -> list[str]:
+        """The paths of the commit pages GitHub answered (200) for ``login``, in order."""
+        return [
+            r["path"]
+            for r in self.requests_served(login)
+            if "/commits" in r["path"] and r["status"] == 200
+        ]
+
+    def assert_no_retry_spent(self, redis_url: str, *, by: str) -> None:
+        """No message of the member's work was dead-lettered, and the fetcher spent none of
+        Dramatiq's retries (kept for failures of the work's own) on the fault ``by``."""
+        client = redis.Redis.from_url(redis_url)
+        try:
+            queues = (FETCH_QUEUE, RESUMED_FETCH_QUEUE, UPLOAD_QUEUE)
+            dead = {queue: client.hlen(keys.dead_messages(queue)) for queue in queues}
+        finally:
+            client.close()
+        assert not any(dead.values()), f"dead-lettered messages: {dead}"
+        assert self.services.log_dir is not None
+        fetcher_log = (self.services.log_dir / "fetcher.log").read_text(errors="replace")
+        assert "Retrying message" not in fetcher_log, f"{by} spent the sync's retries"
 
     def status(self, client: httpx.Client) -> dict[str, Any]:
         """The member's ``/api/status``."""

@@ -21,9 +21,7 @@ def test_a_sync_survives_its_fetcher_being_killed(system: System) -> None:
         sandbox.post("/_sandbox/config", json={"latency_ms": 150}).raise_for_status()
 
         def commit_pages_served() -> int:
-            log = sandbox.get("/_sandbox/requests", params={"login": LOGIN}).json()
-            entries = log["requests"] if isinstance(log, dict) else log
-            return sum(1 for r in entries if "/commits" in r["path"] and r["status"] == 200)
+            return len(system.commit_pages_served(LOGIN))
 
         with system.member_client() as member:
             system.log_in(member, LOGIN, private=True)

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import redis
 
-from shared import keys, queues
 from tests.conftest import PostgresServer, fresh_postgres_database
 from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
 from tests.faults.proxy import CuttableProxy, proxied
@@ -23,8 +20,6 @@ pytestmark = pytest.mark.e2e
 
 LOGIN = "octo-typical"
 OUTAGE_S = 30
-# Every queue a message of this sync may go to.
-QUEUES = (queues.FETCH_QUEUE, queues.RESUMED_FETCH_QUEUE, queues.UPLOAD_QUEUE)
 
 
 @pytest.fixture
@@ -44,20 +39,17 @@ def test_a_sync_comes_back_soon_after_the_database(
     system: System,
     database_proxy: tuple[CuttableProxy, str],
     e2e_redis_url: str,
-    tmp_path: Path,
 ) -> None:
     proxy = database_proxy[0]
     with system.sandbox() as sandbox:
         # Slow answers, so that the sync is surely under way when the database goes.
         sandbox.post("/_sandbox/config", json={"latency_ms": 150}).raise_for_status()
 
-        def requests_served() -> list[str]:
-            log = sandbox.get("/_sandbox/requests", params={"login": LOGIN}).json()
-            entries = log["requests"] if isinstance(log, dict) else log
-            return [r["path"] for r in entries]
+        def requests_served() -> list[dict[str, object]]:
+            return system.requests_served(LOGIN)
 
         def commit_pages_served() -> int:
-            return sum(1 for path in requests_served() if "/commits" in path)
+            return len(system.commit_pages_served(LOGIN))
 
         with system.member_client() as member:
             system.log_in(member, LOGIN, private=True)
@@ -89,13 +81,4 @@ def test_a_sync_comes_back_soon_after_the_database(
             system.wait_until_done(member, what="the sync to finish", timeout_s=150)
 
     assert_holds_ground_truth(system.only_file(LOGIN), system.truth(LOGIN, private=True))
-    client = redis.Redis.from_url(e2e_redis_url)
-    try:
-        dead = {queue: client.hlen(keys.dead_messages(queue)) for queue in QUEUES}
-    finally:
-        client.close()
-    assert not any(dead.values()), f"dead-lettered messages: {dead}"
-    # An outage is not the sync's failure: Dramatiq's retries (a few, with back-off up to
-    # minutes) stay for real ones.
-    fetcher_log = (tmp_path / "logs" / "fetcher.log").read_text(errors="replace")
-    assert "Retrying message" not in fetcher_log, "the outage spent the sync's retries"
+    system.assert_no_retry_spent(e2e_redis_url, by="the outage")

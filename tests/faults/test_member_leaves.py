@@ -86,8 +86,7 @@ def test_a_member_who_leaves_mid_sync_leaves_nothing_behind(
         sandbox.post("/_sandbox/config", json={"latency_ms": latency_ms}).raise_for_status()
 
         def commit_pages_served() -> int:
-            log = sandbox.get("/_sandbox/requests", params={"login": LOGIN}).json()
-            return sum(1 for r in log["requests"] if "/commits" in r["path"] and r["status"] == 200)
+            return len(system.commit_pages_served(LOGIN))
 
         with system.member_client() as member:
             system.log_in(member, LOGIN, private=True)

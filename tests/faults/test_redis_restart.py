@@ -39,12 +39,6 @@ def log_in_with_open_humans(system: System, client: httpx.Client, login: str) ->
     assert dashboard.url.path == "/dashboard", (dashboard.url, dashboard.text[:500])
 
 
-def commit_pages_served(sandbox: httpx.Client) -> int:
-    log = sandbox.get("/_sandbox/requests", params={"login": LOGIN}).json()
-    entries = log["requests"] if isinstance(log, dict) else log
-    return sum(1 for r in entries if "/commits" in r["path"] and r["status"] == 200)
-
-
 def syncs_started(fetcher_log: Path) -> int:
     """How many syncs the fetcher began (it logs ``sync_started`` once it knows the weeks)."""
     return fetcher_log.read_text(errors="replace").count('"event": "sync_started"')
@@ -89,7 +83,11 @@ def test_a_sync_finishes_after_redis_restarts_empty_mid_sync(
         # Slow answers, so that the sync is surely half done when Redis forgets everything.
         sandbox.post("/_sandbox/config", json={"latency_ms": 150}).raise_for_status()
         system.log_in(member, LOGIN, private=True)
-        wait_for(lambda: commit_pages_served(sandbox) >= 5, timeout_s=60, what="the sync under way")
+        wait_for(
+            lambda: len(system.commit_pages_served(LOGIN)) >= 5,
+            timeout_s=60,
+            what="the sync under way",
+        )
         restart_and_recover(system, private_redis, member, fault="mid-sync")
 
     assert_holds_ground_truth(system.only_file(LOGIN), system.truth(LOGIN, private=True))

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
-import redis
 
 from launcher.services import service_commands
-from shared import keys, queues
 from shared.worker import WORKER_SHUTDOWN_TIMEOUT_MS
 from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
 
@@ -24,22 +21,17 @@ LOGIN = "octo-heavy"
 PROMPT_EXIT_S = WORKER_SHUTDOWN_TIMEOUT_MS / 1000 / 3
 # GitHub's answers while the signal comes: ~250 requests are left, over a minute at this pace.
 SLOW_LATENCY_MS = 300
-QUEUES = (queues.FETCH_QUEUE, queues.RESUMED_FETCH_QUEUE, queues.UPLOAD_QUEUE)
 
 
 @pytest.mark.parametrize("e2e_database_url", ["sqlite"], indirect=True)
-def test_a_stopped_fetcher_hands_its_sync_back(
-    system: System, e2e_redis_url: str, tmp_path: Path
-) -> None:
+def test_a_stopped_fetcher_hands_its_sync_back(system: System, e2e_redis_url: str) -> None:
     with system.sandbox() as sandbox:
 
         def answer_in(latency_ms: int) -> None:
             sandbox.post("/_sandbox/config", json={"latency_ms": latency_ms}).raise_for_status()
 
         def commit_pages() -> list[str]:
-            log = sandbox.get("/_sandbox/requests", params={"login": LOGIN}).json()
-            entries = log["requests"] if isinstance(log, dict) else log
-            return [r["path"] for r in entries if "/commits" in r["path"] and r["status"] == 200]
+            return system.commit_pages_served(LOGIN)
 
         with system.member_client() as member:
             system.log_in(member, LOGIN, private=True)
@@ -71,11 +63,4 @@ def test_a_stopped_fetcher_hands_its_sync_back(
     # The restarted fetcher continued from the pages already read: none was read twice.
     read_twice = [path for path, count in Counter(pages).items() if count > 1]
     assert not read_twice, f"commit pages read again: {read_twice}"
-    client = redis.Redis.from_url(e2e_redis_url)
-    try:
-        dead = {queue: client.hlen(keys.dead_messages(queue)) for queue in QUEUES}
-    finally:
-        client.close()
-    assert not any(dead.values()), f"dead-lettered messages: {dead}"
-    fetcher_log = (tmp_path / "logs" / "fetcher.log").read_text(errors="replace")
-    assert "Retrying message" not in fetcher_log, "the stop spent one of the sync's retries"
+    system.assert_no_retry_spent(e2e_redis_url, by="the stop")
