@@ -81,14 +81,20 @@ class Live:
         page = browser.get("/login", follow_redirects=True)
         assert page.status_code == 200, page.text[:300]
         dashboard = submit_authorize_form(browser, page, login=login)
-        dashboard = _follow(browser, dashboard)
+        dashboard = follow(browser, dashboard)
         assert dashboard.url.path == "/dashboard", (dashboard.url, dashboard.text[:300])
         return dashboard
+
+    def log_out(self, browser: httpx.Client) -> httpx.Response:
+        """Press "Log out" on the dashboard."""
+        page = browser.get("/dashboard").text
+        csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        return browser.post("/logout", data={"csrf_token": csrf})
 
     def connect_github(self, browser: httpx.Client, login: str) -> httpx.Response:
         page = browser.get("/github/connect", params={"private": 0}, follow_redirects=True)
         assert page.status_code == 200, page.text[:300]
-        return _follow(browser, submit_authorize_form(browser, page, login=login))
+        return follow(browser, submit_authorize_form(browser, page, login=login))
 
     def code_for(self, attacker: httpx.Client, start: str, login: str) -> dict[str, str]:
         """What the attacker gets by authorizing in their own browser and stopping before the
@@ -107,7 +113,7 @@ class Live:
         return httpx.post(self.url + WEBHOOK_PATH, content=body, headers=headers, timeout=30)
 
 
-def _follow(client: httpx.Client, response: httpx.Response) -> httpx.Response:
+def follow(client: httpx.Client, response: httpx.Response) -> httpx.Response:
     while response.is_redirect:
         response = client.get(response.headers["location"])
     return response

@@ -11,7 +11,7 @@ import datetime as dt
 
 from shared.db import Member, connection
 from tests.e2e.harness import submit_authorize_form
-from tests.security.conftest import Live, webhook_body
+from tests.security.conftest import Live, follow, webhook_body
 
 
 def _leave(live: Live, username: str) -> None:
@@ -47,9 +47,8 @@ def test_logging_out_ends_every_login_of_the_member(live: Live) -> None:
     live.log_in(laptop, "alice")
     live.log_in(phone, "alice")
     assert phone.get("/api/status").status_code == 200
-    csrf = laptop.get("/dashboard").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
 
-    assert laptop.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert live.log_out(laptop).status_code == 303
 
     assert laptop.get("/api/status").status_code == 401
     assert phone.get("/api/status").status_code == 401
@@ -68,8 +67,7 @@ def test_logging_out_of_one_member_leaves_others_logged_in(live: Live) -> None:
     alice, bob = live.browser(), live.browser()
     live.log_in(alice, "alice")
     live.log_in(bob, "bob")
-    csrf = alice.get("/dashboard").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    alice.post("/logout", data={"csrf_token": csrf})
+    live.log_out(alice)
     assert bob.get("/api/status").status_code == 200
 
 
@@ -81,13 +79,10 @@ def test_a_login_ended_while_logging_in_again_does_not_spoil_the_new_one(live: L
     page = laptop.get("/login", follow_redirects=True)
     assert page.status_code == 200, page.text[:300]
     # ... while on the phone she logs out, which ends every login of hers, the laptop's too.
-    csrf = phone.get("/dashboard").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    assert phone.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert live.log_out(phone).status_code == 303
 
     # The ended login is dropped from the laptop's cookie, but the login under way completes.
-    dashboard = submit_authorize_form(laptop, page, login="alice")
-    while dashboard.is_redirect:
-        dashboard = laptop.get(dashboard.headers["location"])
+    dashboard = follow(laptop, submit_authorize_form(laptop, page, login="alice"))
     assert dashboard.url.path == "/dashboard", (dashboard.url, dashboard.text[:300])
     assert laptop.get("/api/status").status_code == 200
     assert phone.get("/api/status").status_code == 401
