@@ -75,12 +75,12 @@ def sync_member(member_id: int, runtime: Runtime) -> Outcome:
     if not lock.acquire():
         return _come_back_later(member_id, runtime)
     with lock:
-        # Whose GitHub user's keys (budgets, ETags) this sync writes, in case the member leaves.
-        github_id = Member.select(Member.github_id).where(Member.id == member_id).scalar()
+        member = Member.get_or_none(Member.id == member_id)
         try:
-            return _sync(member_id, runtime, lock)
+            return _sync(member_id, member, runtime, lock)
         finally:
-            _forget_if_gone(member_id, github_id, runtime)
+            # The GitHub user whose keys (budgets, ETags) this sync wrote, as it started.
+            _forget_if_gone(member_id, member.github_id if member else None, runtime)
 
 
 def _forget_if_gone(member_id: int, github_id: int | None, runtime: Runtime) -> None:
@@ -114,8 +114,7 @@ def _come_back_later(member_id: int, runtime: Runtime) -> Outcome:
     return Outcome("busy")
 
 
-def _sync(member_id: int, runtime: Runtime, lock: KeptLock) -> Outcome:
-    member = Member.get_or_none(Member.id == member_id)
+def _sync(member_id: int, member: Member | None, runtime: Runtime, lock: KeptLock) -> Outcome:
     if member is None or not member.github_connected:
         log.info("sync_skipped_not_connected", member_id=member_id)
         return Outcome("skipped")
