@@ -31,7 +31,7 @@ from scheduler.stale import is_due, stale_members
 from shared import keys, runtime
 from shared.db import Member, StagedWeek, connection, transition, utcnow
 from shared.github.ratelimit import RateLimiter
-from shared.queues import FETCH_QUEUE, UPLOAD_QUEUE, send_sync, setup_broker
+from shared.queues import MEMBER_QUEUES, send_sync, setup_broker
 from shared.settings import Settings
 from shared.syncstate import SyncState
 
@@ -278,7 +278,7 @@ def erase(ctx: Context, reference: str, yes: bool) -> None:
 def queue_depths(client: redis.Redis) -> dict[str, dict[str, int]]:
     """Per queue: messages waiting for a worker, being worked, delayed, and dead-lettered."""
     depths = {}
-    for queue in (FETCH_QUEUE, UPLOAD_QUEUE):
+    for queue in MEMBER_QUEUES:
         pipe = client.pipeline()
         pipe.llen(keys.queue_ready(queue))
         pipe.hlen(keys.queue_messages(queue))
@@ -297,15 +297,14 @@ def queue_depths(client: redis.Redis) -> dict[str, dict[str, int]]:
 @cli.command("queues")
 @json_option
 def queues(ctx: Context) -> None:
-    """Depths of the fetch and upload queues."""
+    """Depths of the fetch, fetch-resumed and upload queues."""
     depths = queue_depths(ctx.redis)
 
     def text() -> Iterable[str]:
-        yield f"{'QUEUE':<8} {'READY':>7} {'WORKING':>8} {'DELAYED':>8} {'DEAD':>6}"
+        yield f"{'QUEUE':<13} {'READY':>7} {'WORKING':>8} {'DELAYED':>8} {'DEAD':>6}"
         for queue, d in depths.items():
-            yield (
-                f"{queue:<8} {d['ready']:>7} {d['in_progress']:>8} {d['delayed']:>8} {d['dead']:>6}"
-            )
+            counts = f"{d['ready']:>7} {d['in_progress']:>8} {d['delayed']:>8} {d['dead']:>6}"
+            yield f"{queue:<13} {counts}"
 
     emit(ctx, depths, text)
 

@@ -35,8 +35,6 @@ RECOVERY_CHECK_MAX_S = 15.0
 # A busy member with no message anywhere for this long lost it: far above the milliseconds
 # between a state change and its message, far below STUCK_AFTER.
 LOST_AFTER = dt.timedelta(minutes=10)
-# The queues a busy member's next step waits on (a sync, a resumed sync, an upload).
-MEMBER_QUEUES = (queues.FETCH_QUEUE, queues.RESUMED_FETCH_QUEUE, queues.UPLOAD_QUEUE)
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ def check_interval_s(scheduler_interval_s: float) -> float:
 def members_with_messages(client: redis.Redis) -> set[int]:
     """Members some message waits for: sent, delayed, or being worked (not yet acknowledged)."""
     found: set[int] = set()
-    for queue in MEMBER_QUEUES:
+    for queue in queues.MEMBER_QUEUES:
         for key in (keys.queue_messages(queue), keys.delayed_messages(queue)):
             for _, raw in client.hscan_iter(key):
                 args = json.loads(raw).get("args") or []

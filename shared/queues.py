@@ -34,6 +34,8 @@ RESUMED_SYNC_ACTOR = "resume_sync_member"
 RESUMED_SYNC_PRIORITY = 0
 SYNC_PRIORITY = 10
 UPLOAD_QUEUE = "upload"
+# Every queue a message about a member goes to (a sync, a resumed sync, an upload or deletion).
+MEMBER_QUEUES = (FETCH_QUEUE, RESUMED_FETCH_QUEUE, UPLOAD_QUEUE)
 UPLOAD_ACTOR = "upload_member"
 DELETE_ACTOR = "delete_member_file"  # on the upload queue: never interleaves with an upload
 # A worker silent this long is presumed dead and its messages go back on their queue (Dramatiq's

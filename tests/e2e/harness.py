@@ -20,7 +20,7 @@ from launcher.services import ServiceSet, sandbox_env, service_commands, wait_ht
 from shared import keys
 from shared.activity import activity_of
 from shared.fileformat import parse
-from shared.queues import FETCH_QUEUE, RESUMED_FETCH_QUEUE, UPLOAD_QUEUE
+from shared.queues import MEMBER_QUEUES
 
 _FORM = re.compile(r"<form[^>]*action=\"([^\"]*)\"", re.IGNORECASE)
 _HIDDEN = re.compile(
@@ -114,8 +114,7 @@ class System:
         Dramatiq's retries (kept for failures of the work's own) on the fault ``by``."""
         client = redis.Redis.from_url(redis_url)
         try:
-            queues = (FETCH_QUEUE, RESUMED_FETCH_QUEUE, UPLOAD_QUEUE)
-            dead = {queue: client.hlen(keys.dead_messages(queue)) for queue in queues}
+            dead = {queue: client.hlen(keys.dead_messages(queue)) for queue in MEMBER_QUEUES}
         finally:
             client.close()
         assert not any(dead.values()), f"dead-lettered messages: {dead}"

@@ -26,7 +26,6 @@ LOGIN = "octo-typical"
 # After the member left, the state stays clean at least this long (nothing is resurrected by a
 # message or a thread that was still under way).
 QUIET_S = 3.0
-QUEUES = (queues.FETCH_QUEUE, queues.RESUMED_FETCH_QUEUE, queues.UPLOAD_QUEUE)
 # GitHub's answer time. Fast, the sync stages its next weeks before its lock's renewal (every
 # third of SYNC_LOCK_TTL) finds the lock gone, and staging finds the member gone; slow, the
 # renewal comes first and the sync stops before its next request.
@@ -68,7 +67,7 @@ def leftovers(database: Path, client: redis.Redis, *, member_id: int, github_id:
     for pattern in keys.github_user_patterns(github_id):
         found += list(client.scan_iter(match=pattern))
     # The only member's messages: a sync or upload still running, waiting, or due for a retry.
-    for queue in QUEUES:
+    for queue in queues.MEMBER_QUEUES:
         for name in (keys.queue_messages(queue), keys.delayed_messages(queue)):
             found += [name] * int(client.hlen(name))  # type: ignore[arg-type]
     return found

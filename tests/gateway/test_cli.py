@@ -204,20 +204,23 @@ def test_erase_forgets_the_member_after_confirmation(admin: Any, redis_client: A
 def test_queues_counts_ready_delayed_and_dead_messages(
     admin: Any, redis_client: Any, redis_url: str
 ) -> None:
-    from shared.queues import send_sync, send_upload, setup_broker
+    from shared.queues import send_resumed_sync, send_sync, send_upload, setup_broker
 
     setup_broker(redis_url)
     send_sync(1)
     send_sync(2)
     send_sync(3, delay_ms=3_600_000)
+    send_resumed_sync(4, delay_ms=3_600_000)  # a sync waiting for GitHub's reset
     send_upload(1)
     redis_client.hset(keys.dead_messages("upload"), "dead-id", "{}")
 
     depths = json.loads(admin("queues", "--json").stdout)
 
     assert depths["fetch"] == {"ready": 2, "in_progress": 0, "delayed": 1, "dead": 0}
+    assert depths["fetch-resumed"] == {"ready": 0, "in_progress": 0, "delayed": 1, "dead": 0}
     assert depths["upload"] == {"ready": 1, "in_progress": 0, "delayed": 0, "dead": 1}
     assert "fetch" in admin("queues").output
+    assert "fetch-resumed" in admin("queues").output
 
 
 def test_budgets_lists_each_github_user_with_their_login(admin: Any, redis_client: Any) -> None:
