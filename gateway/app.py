@@ -13,7 +13,6 @@ import jinja2
 import peewee
 import redis
 import redis.asyncio
-from limits.aio.storage import RedisStorage
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,7 +32,7 @@ from gateway.oauth_clients import build_oauth
 from gateway.ratelimit import RateLimitMiddleware, RateLimits
 from gateway.routes import routes
 from gateway.sessions import SESSION_MAX_AGE_S
-from shared import keys, runtime
+from shared import runtime
 from shared.db import close_database
 from shared.logging import get_logger
 from shared.queues import setup_broker
@@ -63,34 +62,20 @@ def _templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def limits_uri(redis_url: str) -> str:
-    """REDIS_URL as the ``limits`` library names it (``unix://`` is ``async+redis+unix://``)."""
-    scheme, _, rest = redis_url.partition("://")
-    return f"async+{'redis+unix' if scheme == 'unix' else scheme}://{rest}"
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     """Configure logging, the database and the broker from ``settings`` and build the app."""
     settings = settings or Settings.from_env()
     started = runtime.start("gateway", settings, database_pool=THREADS)
     setup_broker(settings.redis_url)
     metrics = Metrics(count_by_state=members.count_by_state)
-    # The event loop's own Redis client: login checks and request counters never block it.
+    # The event loop's own Redis client: login checks and request counts never block it.
     # Unlike the blocking client, the asyncio one does not retry a pooled connection that a
     # Redis restart left dead: without this, each such connection fails one request (a login
     # check that fails keeps a stale cookie, whose next check then wipes the OAuth state).
     async_redis = redis.asyncio.Redis.from_url(
         settings.redis_url, retry_on_error=[redis.exceptions.ConnectionError]
     )
-    rate_limits = RateLimits(
-        settings,
-        RedisStorage(
-            limits_uri(settings.redis_url),
-            implementation="redispy",
-            connection_pool=async_redis.connection_pool,  # type: ignore[arg-type]
-            key_prefix=keys.HTTP_RATE_LIMIT_PREFIX,
-        ),
-    )
+    rate_limits = RateLimits(settings)
     gateway = Gateway(
         settings=settings,
         cipher=started.cipher,
@@ -122,10 +107,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 same_site="lax",  # the OAuth callbacks are top-level GETs from another site
                 https_only=settings.uses_https,
             ),
-            Middleware(LoginSessionMiddleware, redis_client=async_redis),
+            Middleware(LoginSessionMiddleware, redis_client=async_redis, limits=rate_limits),
             Middleware(RequestContextMiddleware, metrics=metrics, settings=settings),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
-            Middleware(RateLimitMiddleware, limits=rate_limits, error_page=too_many_requests),
+            Middleware(RateLimitMiddleware, error_page=too_many_requests),
         ],
         exception_handlers={
             HTTPException: http_exception,

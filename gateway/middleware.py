@@ -2,12 +2,14 @@
 
 - ``LoginSessionMiddleware`` checks the cookie's login against Redis once per request and leaves
   the member id (or None) in the scope; a login that no longer holds clears the cookie session.
+  The same Redis script counts the request against its rate budget (``gateway.ratelimit``).
 - ``RequestContextMiddleware`` binds a request id and the member id to every log line, logs one
   JSON access line per request (path only: query strings can carry OAuth codes), counts the
   request, and adds the security headers to every response.
 - ``BodySizeLimitMiddleware`` answers 413 to a body larger than ``MAX_REQUEST_BYTES``, whether
   it announces its length or streams it.
-- ``gateway.ratelimit.RateLimitMiddleware`` (innermost) answers 429 past the request rates.
+- ``gateway.ratelimit.RateLimitMiddleware`` (innermost) answers 429 to a request the check found
+  over its budget.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import Metrics
+from gateway.ratelimit import SCOPE_RETRY_AFTER_S, RateLimits
 from gateway.sessions import (
     LEFT_KEY,
     SCOPE_MEMBER_ID,
@@ -85,43 +88,79 @@ def _route_of(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
-class LoginSessionMiddleware:
-    """Puts the member id of a login that still holds in ``scope[SCOPE_MEMBER_ID]``.
+# One round trip per request: read the login the cookie claims, and count the request against
+# the budget it falls under, the member's if the login holds (gateway.ratelimit). Returns the
+# login's record ('' if none) and the counter's value and seconds left (0 and 0 if not counted).
+_CHECK_SCRIPT = """
+local record = ''
+if KEYS[1] ~= '' then record = redis.call('GET', KEYS[1]) or '' end
+local key, window = KEYS[3], ARGV[3]
+if record ~= '' and record == ARGV[1] then key, window = KEYS[2], ARGV[2] end
+if key == '' then return {record, 0, 0} end
+local count = redis.call('INCR', key)
+if count == 1 then redis.call('EXPIRE', key, window) end
+return {record, count, redis.call('TTL', key)}
+"""
 
-    One Redis GET per request that claims a login. A login ended (log out, leaving, erasure) or
-    made for another Open Humans member is dropped from the cookie session: the browser is
-    logged out (a login it has under way goes on).
+
+class LoginSessionMiddleware:
+    """Puts the member id of a login that still holds in ``scope[SCOPE_MEMBER_ID]``, and the
+    seconds to wait of a request over its rate budget in ``scope[SCOPE_RETRY_AFTER_S]``.
+
+    One Redis script per request that claims a login or is counted. A login ended (log out,
+    leaving, erasure) or made for another Open Humans member is dropped from the cookie session:
+    the browser is logged out (a login it has under way goes on).
     """
 
-    def __init__(self, app: ASGIApp, *, redis_client: redis.asyncio.Redis) -> None:
+    def __init__(
+        self, app: ASGIApp, *, redis_client: redis.asyncio.Redis, limits: RateLimits
+    ) -> None:
         self.app = app
-        self.redis = redis_client
+        self.limits = limits
+        self.check = redis_client.register_script(_CHECK_SCRIPT)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            scope[SCOPE_MEMBER_ID] = await self._member_id(scope.get("session"))
+            await self._check(scope)
         await self.app(scope, receive, send)
 
-    async def _member_id(self, session: dict[str, object] | None) -> int | None:
-        if not session:
-            return None
-        claim = claimed_login(session)
-        if claim is None:
-            return None
-        member_id, oh_member_id, session_id = claim
+    async def _check(self, scope: Scope) -> None:
+        session: dict[str, object] | None = scope.get("session")
+        claim = claimed_login(session) if session else None
+        holds, fails = self.limits.counters_of(scope, None if claim is None else claim[0])
+        scope[SCOPE_MEMBER_ID] = None
+        if claim is None and fails is None:
+            return
+        expected = "" if claim is None else login_record(claim[0], claim[1])
         try:
-            record = await self.redis.get(keys.login_session(session_id))
+            record, count, ttl_s = await self.check(
+                keys=[
+                    "" if claim is None else keys.login_session(claim[2]),
+                    "" if holds is None else holds.key,
+                    "" if fails is None else fails.key,
+                ],
+                args=[
+                    expected,
+                    0 if holds is None else holds.window_s,
+                    0 if fails is None else fails.window_s,
+                ],
+            )
         except redis.exceptions.RedisError as error:
-            # Not known now, not ended either: the cookie is kept for when Redis is back.
+            # Not known now, not ended either: the cookie is kept for when Redis is back, and
+            # the request is let through uncounted.
             log.warning("login_session_unchecked", error=type(error).__name__)
-            return None
-        if record == login_record(member_id, oh_member_id).encode():
-            return member_id
-        end_login(session)
-        if record == LEFT:  # the next page tells the browser why it was logged out
-            session[LEFT_KEY] = True
-        log.info("login_session_ended", member_id=member_id)
-        return None
+            return
+        held = claim is not None and record == expected.encode()
+        counter = holds if held else fails
+        if counter is not None and count > counter.amount:
+            scope[SCOPE_RETRY_AFTER_S] = max(1, ttl_s)
+        if held:
+            scope[SCOPE_MEMBER_ID] = claim[0]  # type: ignore[index]
+        elif claim is not None and session is not None:
+            end_login(session)
+            if record == LEFT:  # the next page tells the browser why it was logged out
+                session[LEFT_KEY] = True
+            log.info("login_session_ended", member_id=claim[0])
 
 
 class RequestContextMiddleware:

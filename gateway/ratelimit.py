@@ -1,11 +1,16 @@
-"""Request rates of the gateway, counted in Redis across every gateway replica (``limits``).
+"""Request rates of the gateway, counted in Redis across every gateway replica.
 
-Three budgets, each in a fixed window: logging in and the OAuth callbacks per client IP (a
-login storm or a code-guessing loop), the status API and the dashboard's buttons per member
-(a stuck polling tab), and every other page per client IP. Static files, probes and the Open
-Humans webhook (signed, and sent once per leaving member) are not counted. Past a budget the
-answer is 429 with ``Retry-After``. If Redis does not answer, requests are let through: the
-rate limit protects the service, it must not take it down.
+Three budgets, each in a fixed window that opens with its first request: logging in and the
+OAuth callbacks per client IP (a login storm or a code-guessing loop), the status API and the
+dashboard's buttons per member (a stuck polling tab), and every other page per client IP. Static
+files, probes and the Open Humans webhook (signed, and sent once per leaving member) are not
+counted. Past a budget the answer is 429 with ``Retry-After``. If Redis does not answer, requests
+are let through: the rate limit protects the service, it must not take it down.
+
+A request is counted by the same Redis script that checks its login
+(``gateway.middleware.LoginSessionMiddleware``): one round trip per request instead of two, and
+the count goes to the member's budget only if the login holds. The rates are written as the
+``limits`` library parses them (``30/minute``); the counting is the script's.
 
 Behind a reverse proxy the client IP is the proxy's unless uvicorn trusts it
 (``FORWARDED_ALLOW_IPS``, see the README).
@@ -13,19 +18,15 @@ Behind a reverse proxy the client IP is the proxy's unless uvicorn trusts it
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import FixedWindowRateLimiter
+from limits import parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.sessions import SCOPE_MEMBER_ID
+from shared import keys
 from shared.logging import get_logger
 from shared.settings import Settings
 
@@ -35,76 +36,83 @@ log = get_logger(__name__)
 EXEMPT_PREFIXES = ("/static/", "/healthz", "/readyz", "/webhooks/")
 # Counted per IP against the login budget: starting a login and every OAuth callback.
 LOGIN_PREFIXES = ("/login", "/auth/", "/github/connect")
+# Where the login session middleware leaves the seconds a request over its budget must wait.
+SCOPE_RETRY_AFTER_S = "ohgithub.retry_after_s"
 
 
 @dataclass(frozen=True)
 class Budget:
     name: str
-    rate: RateLimitItem
+    amount: int
+    window_s: int
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One identity's count in one budget: its Redis key, and how many requests it allows."""
+
+    key: str
+    amount: int
+    window_s: int
 
 
 def _budget(name: str, rate: str) -> Budget | None:
-    return None if rate == "off" else Budget(name, parse(rate))
+    if rate == "off":
+        return None
+    item = parse(rate)
+    return Budget(name, item.amount, int(item.get_expiry()))
 
 
 class RateLimits:
-    """Which budget a request counts against, and whether it still has room."""
+    """Which counter a request counts against, depending on whether its login holds."""
 
-    def __init__(self, settings: Settings, storage: RedisStorage) -> None:
-        self._limiter = FixedWindowRateLimiter(storage)
+    def __init__(self, settings: Settings) -> None:
         self.login = _budget("login", settings.rate_limit_login)
         self.member = _budget("member", settings.rate_limit_member)
         self.ip = _budget("ip", settings.rate_limit_ip)
 
-    def budget_of(self, scope: Scope) -> tuple[Budget, str] | None:
-        """The budget and the identity (member id or client IP) a request counts against."""
+    def counters_of(
+        self, scope: Scope, claimed_member_id: int | None
+    ) -> tuple[Counter | None, Counter | None]:
+        """(the counter if the claimed login holds, the counter if it does not)."""
         path: str = scope["path"]
         if path.startswith(EXEMPT_PREFIXES):
-            return None
+            return None, None
         client = scope.get("client")
         ip = str(client[0]) if client else "unknown"
         if path.startswith(LOGIN_PREFIXES):
-            return (self.login, ip) if self.login else None
-        member_id = scope.get(SCOPE_MEMBER_ID)
+            login = _counter(self.login, ip)
+            return login, login
+        by_ip = _counter(self.ip, ip)
         member_request = path.startswith("/api/") or scope["method"] == "POST"
-        if member_request and isinstance(member_id, int):
-            return (self.member, str(member_id)) if self.member else None
-        return (self.ip, ip) if self.ip else None
+        if member_request and claimed_member_id is not None:
+            return _counter(self.member, str(claimed_member_id)), by_ip
+        return by_ip, by_ip
 
-    async def retry_after_s(self, budget: Budget, identity: str) -> int | None:
-        """None while the budget has room (and count this request), else seconds to wait."""
-        try:
-            if await self._limiter.hit(budget.rate, budget.name, identity):
-                return None
-            stats = await self._limiter.get_window_stats(budget.rate, budget.name, identity)
-        except Exception as error:  # Redis away: let the request through
-            log.warning("rate_limit_unavailable", error=type(error).__name__)
-            return None
-        return max(1, math.ceil(stats.reset_time - time.time()))
+
+def _counter(budget: Budget | None, identity: str) -> Counter | None:
+    if budget is None:
+        return None
+    key = f"{keys.HTTP_RATE_LIMIT_PREFIX}:{budget.name}:{budget.window_s}:{identity}"
+    return Counter(key, budget.amount, budget.window_s)
 
 
 class RateLimitMiddleware:
-    """429 with ``Retry-After`` once a request's budget is spent (JSON under ``/api/``)."""
+    """429 with ``Retry-After`` for a request the login check found over its budget (JSON under
+    ``/api/``). Innermost, so that the answer is logged and carries the usual headers."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        limits: RateLimits,
-        error_page: Callable[[Request, int], Awaitable[Response]],
+        self, app: ASGIApp, *, error_page: Callable[[Request, int], Awaitable[Response]]
     ) -> None:
         self.app = app
-        self.limits = limits
         self.error_page = error_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        counted = self.limits.budget_of(scope) if scope["type"] == "http" else None
-        retry_after_s = None if counted is None else await self.limits.retry_after_s(*counted)
-        if counted is None or retry_after_s is None:
+        retry_after_s = scope.get(SCOPE_RETRY_AFTER_S)
+        if retry_after_s is None:
             await self.app(scope, receive, send)
             return
-        budget, identity = counted
-        log.info("rate_limited", budget=budget.name, path=scope["path"])
+        log.info("rate_limited", path=scope["path"])
         request = Request(scope, receive)
         if scope["path"].startswith("/api/"):
             response: Response = JSONResponse(
