@@ -195,6 +195,21 @@ POOL_WAIT_S = 10
 # A pooled PostgreSQL connection is replaced (when next taken) once it is this old: servers and
 # proxies drop long-lived connections.
 POOL_STALE_S = 300
+# libpq settings of every PostgreSQL connection, unless DATABASE_URL sets them. A server that does
+# not answer fails a new connection in CONNECT_TIMEOUT_S instead of never (a request or message
+# would hang holding its thread); a connection whose server vanished without closing it (a
+# network that drops packets) is found dead by TCP keepalives within about a minute, and one
+# whose sent data goes unacknowledged within TCP_USER_TIMEOUT_MS, not the kernel's 15 minutes.
+CONNECT_TIMEOUT_S = 5
+TCP_USER_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_DEFAULTS: dict[str, int] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+}
 _SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": SQLITE_BUSY_TIMEOUT_MS, "foreign_keys": 1}
 
 
@@ -227,12 +242,14 @@ def init_database(url: str, *, pool_size: int | None = None) -> peewee.Database:
                 # member's request would fail because another member's sync was staging weeks.
                 lock_type=SQLITE_LOCK_TYPE,
             )
-    elif "+pool://" in url:
-        given = parse(url)
-        defaults = {"max_connections": size, "timeout": POOL_WAIT_S, "stale_timeout": POOL_STALE_S}
-        database = connect(url, **{k: v for k, v in defaults.items() if k not in given})
     else:
-        database = connect(url)
+        given = parse(url)
+        defaults: dict[str, int] = {}
+        if url.startswith(("postgres", "postgresql")):
+            defaults.update(POSTGRES_CONNECT_DEFAULTS)
+        if "+pool://" in url:
+            defaults.update(max_connections=size, timeout=POOL_WAIT_S, stale_timeout=POOL_STALE_S)
+        database = connect(url, **{k: v for k, v in defaults.items() if k not in given})
     db.initialize(database)
     with connection():
         if isinstance(database, peewee.PostgresqlDatabase):

@@ -1,6 +1,7 @@
 """A TCP proxy in front of a real server, which a test can cut: the database "goes away"
-(every connection drops, new ones are refused) and comes back, while the server itself, shared
-with other tests, never notices."""
+(every connection drops, new ones are refused) or falls silent (new connections are accepted and
+never answered), and comes back, while the server itself, shared with other tests, never
+notices."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class CuttableProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name="proxy", daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._silent = False
 
     def start(self) -> CuttableProxy:
         self._thread.start()
@@ -41,6 +43,11 @@ class CuttableProxy:
         """Drop every connection and refuse new ones, as a database that went away."""
         self._call(self._close)
 
+    def silence(self) -> None:
+        """Drop every connection and answer nothing on new ones (accepted, then never served),
+        as a server that hangs or a network that swallows everything after the handshake."""
+        self._call(self._go_silent)
+
     def up(self) -> None:
         self._call(self._listen)
 
@@ -49,6 +56,9 @@ class CuttableProxy:
         future.result(timeout=10)
 
     async def _listen(self) -> None:
+        self._silent = False
+        if self._server is not None:
+            return
         self._server = await asyncio.start_server(
             self._serve, "127.0.0.1", self.port, reuse_address=True
         )
@@ -62,7 +72,20 @@ class CuttableProxy:
             writer.transport.abort()
         self._writers.clear()
 
+    async def _go_silent(self) -> None:
+        await self._close()
+        await self._listen()
+        self._silent = True
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._silent:
+            self._writers.add(writer)
+            try:
+                while await reader.read(65536):
+                    pass  # swallowed
+            except (ConnectionError, OSError):
+                pass
+            return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         except OSError:
