@@ -362,6 +362,11 @@ def test_delete_my_data_then_leaving_the_project(
     assert len(system.files_of(login)) == 1
 
     page.on("dialog", lambda dialog: dialog.accept())
+    # The first deletion fails and is retried seconds later: else a quick uploader can finish
+    # before the page after the press is rendered, which then never shows "deleting".
+    sandbox_post(
+        system, "/_sandbox/faults", {"kind": "fail_upload_step", "step": "delete", "login": login}
+    )
     held: list[Any] = []  # the page's status polls wait while the "deleting" page is checked
     page.route("**/api/status", lambda route: held.append(route))
     page.get_by_role("button", name="Delete my data").click()
@@ -375,6 +380,8 @@ def test_delete_my_data_then_leaving_the_project(
     expect(page.locator(".flash")).to_have_count(0)
     expect(page.get_by_role("link", name="Connect public activity only")).to_be_visible()
     assert system.files_of(login) == []
+    with system.sandbox() as sandbox:  # the failed first deletion did happen
+        assert sandbox.get("/_sandbox/faults").json()["faults"] == []
     check(page, "after-delete", axe_source)
 
     # Leaving the project on Open Humans: the open dashboard notices and says what happened.
