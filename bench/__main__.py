@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from bench import fetch, gateway, merge, scale, upload
+from bench import fetch, gateway, gateway_parts, merge, scale, upload
 
 EVERY = ("fetch", "merge", "upload", "gateway", "scale")
 
@@ -26,6 +26,7 @@ def main() -> None:
         upload.main()
     if "gateway" in chosen:
         gateway.main()
+        gateway_parts.main()
     if "scale" in chosen:
         scale.main()
 
