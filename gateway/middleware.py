@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import Metrics
-from gateway.ratelimit import SCOPE_RETRY_AFTER_S, RateLimits
+from gateway.ratelimit import SCOPE_OVER_BUDGET, RateLimits
 from gateway.sessions import (
     LEFT_KEY,
     SCOPE_MEMBER_ID,
@@ -105,7 +105,7 @@ return {record, count, redis.call('TTL', key)}
 
 class LoginSessionMiddleware:
     """Puts the member id of a login that still holds in ``scope[SCOPE_MEMBER_ID]``, and the
-    seconds to wait of a request over its rate budget in ``scope[SCOPE_RETRY_AFTER_S]``.
+    budget and seconds to wait of a request over its rate budget in ``scope[SCOPE_OVER_BUDGET]``.
 
     One Redis script per request that claims a login or is counted. A login ended (log out,
     leaving, erasure) or made for another Open Humans member is dropped from the cookie session:
@@ -153,7 +153,7 @@ class LoginSessionMiddleware:
         held = claim is not None and record == expected.encode()
         counter = holds if held else fails
         if counter is not None and count > counter.amount:
-            scope[SCOPE_RETRY_AFTER_S] = max(1, ttl_s)
+            scope[SCOPE_OVER_BUDGET] = (counter.budget, max(1, ttl_s))
         if held:
             scope[SCOPE_MEMBER_ID] = claim[0]  # type: ignore[index]
         elif claim is not None and session is not None:

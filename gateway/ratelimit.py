@@ -36,8 +36,9 @@ log = get_logger(__name__)
 EXEMPT_PREFIXES = ("/static/", "/healthz", "/readyz", "/webhooks/")
 # Counted per IP against the login budget: starting a login and every OAuth callback.
 LOGIN_PREFIXES = ("/login", "/auth/", "/github/connect")
-# Where the login session middleware leaves the seconds a request over its budget must wait.
-SCOPE_RETRY_AFTER_S = "ohgithub.retry_after_s"
+# Where the login session middleware leaves, for a request over its budget, the budget's name
+# and the seconds to wait.
+SCOPE_OVER_BUDGET = "ohgithub.over_budget"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Budget:
 class Counter:
     """One identity's count in one budget: its Redis key, and how many requests it allows."""
 
+    budget: str
     key: str
     amount: int
     window_s: int
@@ -94,7 +96,7 @@ def _counter(budget: Budget | None, identity: str) -> Counter | None:
     if budget is None:
         return None
     key = f"{keys.HTTP_RATE_LIMIT_PREFIX}:{budget.name}:{budget.window_s}:{identity}"
-    return Counter(key, budget.amount, budget.window_s)
+    return Counter(budget.name, key, budget.amount, budget.window_s)
 
 
 class RateLimitMiddleware:
@@ -108,11 +110,12 @@ class RateLimitMiddleware:
         self.error_page = error_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        retry_after_s = scope.get(SCOPE_RETRY_AFTER_S)
-        if retry_after_s is None:
+        over_budget: tuple[str, int] | None = scope.get(SCOPE_OVER_BUDGET)
+        if over_budget is None:
             await self.app(scope, receive, send)
             return
-        log.info("rate_limited", path=scope["path"])
+        budget, retry_after_s = over_budget
+        log.info("rate_limited", budget=budget, path=scope["path"])
         request = Request(scope, receive)
         if scope["path"].startswith("/api/"):
             response: Response = JSONResponse(
