@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bench.load import run_load
 from gateway.metrics import Metrics
-from gateway.middleware import _CHECK_SCRIPT
+from gateway.middleware import LOGIN_CHECK_SCRIPT
 from gateway.status import sync_status
 from launcher.services import wait_http
 from sandbox.server import free_port
@@ -133,7 +133,7 @@ def measure_parts(redis_url: str) -> dict[str, float]:
 
         async def awaited() -> None:
             client = redis.asyncio.Redis.from_url(redis_url)
-            check = client.register_script(_CHECK_SCRIPT)
+            check = client.register_script(LOGIN_CHECK_SCRIPT)
             keys = ["bench:parts:login", "bench:parts:member", "bench:parts:ip"]
             parts["login check and rate count (Redis)"] = await _per_await_us(
                 lambda: check(keys=keys, args=["1:parts-1", 60, 60])

@@ -91,7 +91,7 @@ def _route_of(scope: Scope) -> str:
 # One round trip per request: read the login the cookie claims, and count the request against
 # the budget it falls under, the member's if the login holds (gateway.ratelimit). Returns the
 # login's record ('' if none) and the counter's value and seconds left (0 and 0 if not counted).
-_CHECK_SCRIPT = """
+LOGIN_CHECK_SCRIPT = """
 local record = ''
 if KEYS[1] ~= '' then record = redis.call('GET', KEYS[1]) or '' end
 local key, window = KEYS[3], ARGV[3]
@@ -117,7 +117,7 @@ class LoginSessionMiddleware:
     ) -> None:
         self.app = app
         self.limits = limits
-        self.check = redis_client.register_script(_CHECK_SCRIPT)
+        self.check = redis_client.register_script(LOGIN_CHECK_SCRIPT)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
