@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from shared.db import close_database, init_database
+from tests.conftest import PostgresServer, fresh_postgres_database
 from tests.e2e.harness import free_port
 
 
@@ -122,3 +124,23 @@ def proxied(url: str) -> Iterator[tuple[CuttableProxy, str]]:
         yield proxy, urlunsplit(parts._replace(netloc=netloc))
     finally:
         proxy.stop()
+
+
+@contextmanager
+def pooled_database_behind_proxy(server: PostgresServer) -> Iterator[tuple[CuttableProxy, str]]:
+    """A fresh database on ``server`` behind a cuttable proxy, and its ``postgres+pool://`` URL
+    through the proxy: pooled, as in production, so that connections a cut broke must be
+    replaced."""
+    with fresh_postgres_database(server) as url, proxied(url) as (proxy, through):
+        yield proxy, through.replace("postgresql://", "postgres+pool://", 1)
+
+
+@contextmanager
+def models_behind_proxy(server: PostgresServer) -> Iterator[CuttableProxy]:
+    """The project's models bound (``init_database``) to such a database, unbound afterwards."""
+    with pooled_database_behind_proxy(server) as (proxy, url):
+        init_database(url)
+        try:
+            yield proxy
+        finally:
+            close_database()

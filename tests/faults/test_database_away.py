@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import PostgresServer, fresh_postgres_database
+from tests.conftest import PostgresServer
 from tests.e2e.harness import System, assert_holds_ground_truth, wait_for
-from tests.faults.proxy import CuttableProxy, proxied
+from tests.faults.proxy import CuttableProxy, pooled_database_behind_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +25,8 @@ OUTAGE_S = 30
 @pytest.fixture
 def database_proxy(postgres_server: PostgresServer) -> Iterator[tuple[CuttableProxy, str]]:
     """A fresh database behind a cuttable proxy, and its pooled URL through the proxy."""
-    with fresh_postgres_database(postgres_server) as url, proxied(url) as (proxy, through):
-        # Pooled, as in production: connections broken by the outage must be replaced.
-        yield proxy, through.replace("postgresql://", "postgres+pool://", 1)
+    with pooled_database_behind_proxy(postgres_server) as proxy_and_url:
+        yield proxy_and_url
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from shared.db import CONNECT_TIMEOUT_S, close_database, database_reachable, init_database
-from tests.conftest import PostgresServer, fresh_postgres_database
-from tests.faults.proxy import CuttableProxy, proxied
+from shared.db import CONNECT_TIMEOUT_S, database_reachable
+from tests.conftest import PostgresServer
+from tests.faults.proxy import CuttableProxy, models_behind_proxy
 
 # Longer than any answer can take with the timeout in place; a hung call fails the test here.
 DEADLINE_S = 60
@@ -26,12 +26,8 @@ DEADLINE_S = 60
 def silent_capable_database(postgres_server: PostgresServer) -> Iterator[CuttableProxy]:
     """The project's models on a fresh database reached through a proxy, pooled and with the
     connection settings ``init_database`` gives every PostgreSQL URL that names none."""
-    with fresh_postgres_database(postgres_server) as url, proxied(url) as (proxy, through):
-        init_database(through.replace("postgresql://", "postgres+pool://", 1))
-        try:
-            yield proxy
-        finally:
-            close_database()
+    with models_behind_proxy(postgres_server) as proxy:
+        yield proxy
 
 
 def within_deadline(call: Callable[[], bool]) -> tuple[bool | None, float]:

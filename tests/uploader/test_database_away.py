@@ -9,12 +9,12 @@ import peewee
 import pytest
 
 from shared import db as shared_db
-from shared.db import Member, close_database, init_database
+from shared.db import Member
 from shared.handback import DATABASE_AWAY_RESEND_MS, run_or_hand_back
 from shared.runtime import Runtime
 from shared.syncstate import SyncState
-from tests.conftest import PostgresServer, fresh_postgres_database
-from tests.faults.proxy import CuttableProxy, proxied
+from tests.conftest import PostgresServer
+from tests.faults.proxy import CuttableProxy, models_behind_proxy
 from tests.uploader.helpers import (
     Sandbox,
     make_member,
@@ -32,12 +32,8 @@ def proxied_postgres(
 ) -> Iterator[CuttableProxy]:
     """The project's models on a fresh PostgreSQL database reached through a cuttable proxy
     (instead of the test's SQLite file), pooled as in production."""
-    with fresh_postgres_database(postgres_server) as url, proxied(url) as (proxy, through):
-        init_database(through.replace("postgresql://", "postgres+pool://", 1))
-        try:
-            yield proxy
-        finally:
-            close_database()
+    with models_behind_proxy(postgres_server) as proxy:
+        yield proxy
 
 
 def test_an_upload_is_handed_back_while_the_database_is_away(
