@@ -19,8 +19,13 @@ from shared.runtime import Runtime
 LOGIN = "octo-typical"
 
 
-def start_sync(runtime: Runtime, member: Member, outcomes: list[Outcome]) -> threading.Thread:
-    """The member's sync in a thread of its own, once it is under way (progress in Redis)."""
+def start_slow_sync(
+    sandbox: httpx.Client, runtime: Runtime, member: Member
+) -> tuple[threading.Thread, list[Outcome]]:
+    """The member's sync, slowed to 100 ms a GitHub request, in a thread of its own once it is
+    under way (progress in Redis); and the list its outcome goes to."""
+    sandbox.post("/_sandbox/config", json={"latency_ms": 100}).raise_for_status()
+    outcomes: list[Outcome] = []
 
     def run() -> None:
         with connection():
@@ -33,7 +38,7 @@ def start_sync(runtime: Runtime, member: Member, outcomes: list[Outcome]) -> thr
     while not client.exists(keys.sync_progress(member.id)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert client.exists(keys.sync_progress(member.id)), "the sync never got under way"
-    return thread
+    return thread, outcomes
 
 
 def assert_nothing_kept(client: redis.Redis, member: Member) -> None:
@@ -47,9 +52,7 @@ def test_a_sync_stops_when_its_member_disconnects_github_and_leaves_no_key(
     sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
 ) -> None:
     member = connect(LOGIN)
-    sandbox.post("/_sandbox/config", json={"latency_ms": 100}).raise_for_status()
-    outcomes: list[Outcome] = []
-    thread = start_sync(runtime, member, outcomes)
+    thread, outcomes = start_slow_sync(sandbox, runtime, member)
 
     disconnect_github(member.id, redis_client=runtime.redis)
     disconnected_at = time.monotonic()
@@ -67,9 +70,7 @@ def test_an_erased_members_sync_stops_and_leaves_no_key(
     sandbox: httpx.Client, runtime: Runtime, connect: Callable[..., Member]
 ) -> None:
     member = connect(LOGIN)
-    sandbox.post("/_sandbox/config", json={"latency_ms": 100}).raise_for_status()
-    outcomes: list[Outcome] = []
-    thread = start_sync(runtime, member, outcomes)
+    thread, outcomes = start_slow_sync(sandbox, runtime, member)
     client: redis.Redis = runtime.redis
 
     assert erase_member(member.oh_member_id, redis_client=client)
