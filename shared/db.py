@@ -245,7 +245,7 @@ def init_database(url: str, *, pool_size: int | None = None) -> peewee.Database:
     else:
         given = parse(url)
         defaults: dict[str, int] = {}
-        if url.startswith(("postgres", "postgresql")):
+        if url.startswith("postgres"):  # postgres://, postgresql://, postgres+pool://, ...
             defaults.update(POSTGRES_CONNECT_DEFAULTS)
         if "+pool://" in url:
             defaults.update(max_connections=size, timeout=POOL_WAIT_S, stale_timeout=POOL_STALE_S)
