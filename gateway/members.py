@@ -23,7 +23,7 @@ from shared.db import (
     utcnow,
     write_transaction,
 )
-from shared.erasure import forget_login_sessions, forget_redis_state, stop_running_sync
+from shared.erasure import forget_and_stop_sync, forget_login_sessions
 from shared.errors import OpenHumansAuthError, OpenHumansLoginNeeded
 from shared.logging import get_logger
 from shared.openhumans.client import OpenHumansApi
@@ -137,7 +137,7 @@ def request_sync(member: Member) -> bool:
 def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
     """Forget the GitHub token, account and staged weeks; the Open Humans file stays.
 
-    A sync running now stops (``stop_running_sync``) and forgets what it wrote meanwhile, as
+    A sync running now stops (``forget_and_stop_sync``) and forgets what it wrote meanwhile, as
     when a member leaves (``erase_member``).
     """
     with connection(), write_transaction():
@@ -159,9 +159,7 @@ def disconnect_github(member_id: int, *, redis_client: redis.Redis) -> None:
             weeks_done=0,
             weeks_total=0,
         )
-    # Only once the token is gone: see erase_member.
-    forget_redis_state(redis_client, member_id=member_id, github_id=member.github_id)
-    stop_running_sync(redis_client, member_id=member_id)
+    forget_and_stop_sync(redis_client, member_id=member_id, github_id=member.github_id)
     log.info("github_disconnected", member_id=member_id)
 
 
@@ -188,7 +186,7 @@ def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
 
     Every login of the member ends, so no browser stays logged in as them. A fetcher or
     uploader that later receives a message for this member finds no row and stops; a sync
-    running now stops too (``stop_running_sync``), and forgets what it wrote meanwhile.
+    running now stops too (``forget_and_stop_sync``), and forgets what it wrote meanwhile.
     """
     with connection(), write_transaction():
         member = Member.get_or_none(Member.oh_member_id == project_member_id)
@@ -197,10 +195,7 @@ def erase_member(project_member_id: str, *, redis_client: redis.Redis) -> bool:
         forget_login_sessions(redis_client, member_id=member.id, left_for_s=SESSION_MAX_AGE_S)
         StagedWeek.delete().where(StagedWeek.member == member).execute()
         member.delete_instance()
-    # Only once the row is gone: a sync that writes to Redis meanwhile either wrote before this,
-    # or finds the member gone when it ends and forgets its writes itself (fetcher.sync).
-    forget_redis_state(redis_client, member_id=member.id, github_id=member.github_id)
-    stop_running_sync(redis_client, member_id=member.id)
+    forget_and_stop_sync(redis_client, member_id=member.id, github_id=member.github_id)
     log.info("member_erased", member_id=member.id)
     return True
 

@@ -22,9 +22,16 @@ def forget_redis_state(client: redis.Redis, *, member_id: int, github_id: int | 
     return int(client.delete(*found))
 
 
-def stop_running_sync(client: redis.Redis, *, member_id: int) -> None:
-    """Take the member's sync lock from the fetcher holding it, if any: its next renewal finds
-    the lock gone (``shared.locks``) and the sync stops before its next GitHub request."""
+def forget_and_stop_sync(client: redis.Redis, *, member_id: int, github_id: int | None) -> None:
+    """Forget the member's Redis state and take their sync lock from the fetcher holding it, if
+    any: its next renewal finds the lock gone (``shared.locks``) and the sync stops before its
+    next GitHub request.
+
+    Called once the member's row or GitHub token is gone (committed): a sync that writes to
+    Redis meanwhile either wrote before this, or finds the member gone when it ends and forgets
+    its writes itself (``fetcher.sync``).
+    """
+    forget_redis_state(client, member_id=member_id, github_id=github_id)
     client.delete(keys.sync_lock(member_id))
 
 
