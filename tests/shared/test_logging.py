@@ -127,3 +127,18 @@ def test_lines_logged_by_other_threads_name_the_service_too(
     (line,) = json_lines(capsys.readouterr().err)
     assert line["event"] == "scheduler_tick"
     assert line["service"] == "scheduler"
+
+
+def test_a_second_configuration_applies_to_loggers_already_used(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One process configuring twice (the CLI at WARNING, then a service at INFO, in one test
+    # run): a logger used under the first must follow the second.
+    log = get_logger("tests.logging.reconfigured")
+    configure_logging("WARNING", service="cli")
+    log.info("hidden_at_warning")
+    configure_logging("INFO", service="gateway")
+    log.info("shown_at_info")
+    lines = json_lines(capsys.readouterr().err)
+    assert [line["event"] for line in lines] == ["shown_at_info"]
+    assert lines[0]["service"] == "gateway"
