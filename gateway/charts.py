@@ -9,10 +9,13 @@ without a browser, and the page needs no charting library.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from markupsafe import Markup
 
 from shared.activity import ACTIVITY_KINDS
 from shared.history import HISTORY_VERSION
@@ -55,11 +58,6 @@ def parse_history(text: str) -> dict[str, Any] | None:
     return history if history.get("first_day") else None
 
 
-def _days(history: dict[str, Any]) -> dict[dt.date, int | None]:
-    first = dt.date.fromisoformat(history["first_day"])
-    return {first + dt.timedelta(days=i): n for i, n in enumerate(history["days"])}
-
-
 def years_of(history: dict[str, Any]) -> list[int]:
     """Years the history reaches, oldest first."""
     first = dt.date.fromisoformat(history["first_day"])
@@ -67,7 +65,7 @@ def years_of(history: dict[str, Any]) -> list[int]:
     return list(range(first.year, last.year + 1))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Cell:
     x: int
     y: int
@@ -88,52 +86,78 @@ class Heatmap:
     active_days: int
     busiest: tuple[str, int] | None  # (date, count)
 
+    @property
+    def has_unknown(self) -> bool:
+        return any(cell.level == "u" for cell in self.cells)
+
+    @property
+    def cells_svg(self) -> Markup:
+        """The year's squares as SVG. Built here rather than in the template: Jinja escaping
+        each of their 1,830 attribute values (numbers and ISO dates, which need none) was most
+        of a dashboard's time."""
+        return Markup(
+            "".join(
+                f'<rect x="{c.x}" y="{c.y}" width="{CELL}" height="{CELL}" rx="2" '
+                f'class="l{c.level}" data-date="{c.date}" '
+                f'data-count="{"" if c.count is None else c.count}"/>'
+                for c in self.cells
+            )
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(year: int) -> tuple[list[tuple[int, int, str]], list[tuple[int, str]], int]:
+    """The year's squares as (x, y, ISO date), its month labels as (x, label) and its number of
+    columns: the same for every member, so worked out once per year."""
+    jan1 = dt.date(year, 1, 1)
+    lead = jan1.weekday()  # days of the first column before 1 January
+    places, months = [], []
+    day, i = jan1, 0
+    while day.year == year:
+        x = HEATMAP_LEFT + (lead + i) // 7 * STEP
+        if day.day == 1:
+            months.append((x, MONTHS[day.month - 1]))
+        places.append((x, HEATMAP_TOP + (lead + i) % 7 * STEP, day.isoformat()))
+        day, i = day + dt.timedelta(days=1), i + 1
+    return places, months, (lead + i - 1) // 7 + 1
+
 
 def heatmap(history: dict[str, Any], year: int, *, today: dt.date) -> Heatmap:
     """One year of daily contributions, a column per ISO week (Monday on top)."""
-    days = _days(history)
+    first = dt.date.fromisoformat(history["first_day"])
+    days: list[int | None] = history["days"]
     jan1 = dt.date(year, 1, 1)
-    origin = jan1 - dt.timedelta(days=jan1.weekday())
-    counts = [n for d, n in days.items() if d.year == year and n]
+    offset = (jan1 - first).days  # the index of 1 January in ``days``
+    length = (dt.date(year, 12, 31) - jan1).days + 1
+    # The year's days that are in the history: (index in the year, count or None).
+    held = [(i, days[offset + i]) for i in range(max(0, -offset), min(length, len(days) - offset))]
+    counts = [n for _, n in held if n]
     top = max(counts, default=0)
-    cells = []
-    months: list[tuple[int, str]] = []
-    day = jan1
-    while day.year == year:
-        column = (day - origin).days // 7
-        x = HEATMAP_LEFT + column * STEP
-        if day.day == 1:
-            months.append((x, MONTHS[day.month - 1]))
-        count = days.get(day, None) if day <= today else None
-        if day not in days or day > today:
-            level = "x"
-        elif count is None:
-            level = "u"
-        else:
-            level = str(math.ceil(4 * count / top)) if count and top else "0"
-        cells.append(
-            Cell(
-                x=x,
-                y=HEATMAP_TOP + day.weekday() * STEP,
-                date=day.isoformat(),
-                count=count,
-                level=level,
-            )
-        )
-        day += dt.timedelta(days=1)
-    columns = (dt.date(year, 12, 31) - origin).days // 7 + 1
-    known = [(d, n) for d, n in days.items() if d.year == year and n]
-    busiest = max(known, key=lambda item: (item[1], item[0]), default=None)
+    levels = ["x"] * length
+    known: list[int | None] = [None] * length
+    through = min(length, (today - jan1).days + 1)  # days after today are left out
+    for i, n in held:
+        if i < through:
+            known[i] = n
+            levels[i] = "u" if n is None else str(math.ceil(4 * n / top)) if n else "0"
+    places, months, columns = _calendar(year)
+    cells = [
+        Cell(x, y, date, count, level)
+        for (x, y, date), count, level in zip(places, known, levels, strict=True)
+    ]
+    busiest = max(((n, i) for i, n in held if n), default=None)
     return Heatmap(
         year=year,
         cells=cells,
-        months=months,
+        months=list(months),
         weekdays=[(HEATMAP_TOP + i * STEP + CELL - 2, label) for i, label in enumerate(WEEKDAYS)],
         width=HEATMAP_LEFT + columns * STEP,
         height=HEATMAP_TOP + 7 * STEP,
         total=sum(counts),
         active_days=len(counts),
-        busiest=None if busiest is None else (busiest[0].isoformat(), int(busiest[1] or 0)),
+        busiest=None
+        if busiest is None
+        else ((jan1 + dt.timedelta(days=busiest[1])).isoformat(), int(busiest[0] or 0)),
     )
 
 
@@ -170,16 +194,18 @@ def weekly_chart(history: dict[str, Any]) -> WeeklyChart:
     count = len(weekly["commits"])
     plot_width = CHART_WIDTH - CHART_LEFT
     step = plot_width / max(count, 1)
+    ends = [f"H{CHART_LEFT + (i + 1) * step:.1f}" for i in range(count)]  # each week's right edge
     bands = []
     for index, kind in enumerate(ACTIVITY_KINDS):
         values = weekly[kind]
         top = CHART_TOP + index * (BAND_HEIGHT + BAND_GAP)
         base = top + BAND_HEIGHT
         peak = max(values, default=0)
+        scale = BAND_HEIGHT / peak if peak else 0
         parts = [f"M{CHART_LEFT} {base}"]
-        for i, value in enumerate(values):
-            y = base - (BAND_HEIGHT * value / peak if peak else 0)
-            parts.append(f"V{y:.1f}H{CHART_LEFT + (i + 1) * step:.1f}")
+        parts += [
+            f"V{base - scale * value:.1f}{end}" for value, end in zip(values, ends, strict=False)
+        ]
         parts.append(f"V{base}Z")
         bands.append(
             Band(
@@ -192,12 +218,11 @@ def weekly_chart(history: dict[str, Any]) -> WeeklyChart:
             )
         )
     first = IsoWeek.parse(history["first_week"])
-    years = []
-    week = first
-    for i in range(count):
-        if i == 0 or week.week == 1:
-            years.append((CHART_LEFT + i * step, str(week.year)))
-        week = week.next()
+    years = [(float(CHART_LEFT), str(first.year))] if count else []
+    for year in range(first.year + 1, first.year + count // 52 + 2):
+        i = (IsoWeek(year, 1).start - first.start).days // 7  # the year's first week
+        if i < count:
+            years.append((CHART_LEFT + i * step, str(year)))
     if len(years) > 1 and years[1][0] - years[0][0] < 30:
         years.pop(0)  # a first year of a few weeks: its label would overlap the next
     height = CHART_TOP + len(ACTIVITY_KINDS) * (BAND_HEIGHT + BAND_GAP) + 8
