@@ -11,6 +11,7 @@ rate to read the latency's 99th percentile. See bench/README.md for the definiti
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import sys
@@ -26,10 +27,14 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from bench.load import LoadResult, merged, run_load, run_rate
+from bench.merge import synthetic_history
 from launcher.services import ServiceSet, sandbox_env, wait_http
 from sandbox.config import SandboxConfig
 from sandbox.server import free_port, run_in_thread
+from shared.activity import ACTIVITY_KINDS
 from shared.db import Member, connection, init_database
+from shared.fileformat import build_document, serialise
+from shared.history import history_of
 from shared.syncstate import SyncState
 
 HOST = "127.0.0.1"
@@ -138,25 +143,29 @@ def _log_in(gateway_url: str, login: str) -> str:
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
-def _fill_dashboard(login: str) -> None:
-    """Make the logged-in member look like a member with a synced file."""
-    with connection():
-        Member.update(
-            github_id=583231,
-            github_login=login,
-            github_token="x",
-            github_scopes="read:user repo",
-            sync_state=SyncState.DONE.value,
-            weeks_done=158,
-            weeks_total=158,
-            coverage_first_week="2023-W48",
-            coverage_last_week="2026-W48",
-            coverage_last_complete_week="2026-W47",
-            file_size=1_234_567,
-            file_summary=(
-                '{"weeks": 158, "commits": 1558, "pull_requests": 88, "issues": 41, "reviews": 60}'
-            ),
-        ).where(Member.oh_username == login).execute()
+def synced_member(login: str) -> dict[str, Any]:
+    """The fields of a member with a synced file of three years: the dashboard draws its
+    heatmap, weekly chart, yearly totals and preview from the file's digest, as the uploader
+    stores it."""
+    weeks = synthetic_history(commits=1558, years=3, items=130)
+    document = build_document(github={"id": 583231, "login": login}, weeks=weeks)
+    coverage = document["coverage"]
+    counts = {kind: sum(len(week[kind]) for week in weeks.values()) for kind in ACTIVITY_KINDS}
+    return {
+        "github_id": 583231,
+        "github_login": login,
+        "github_token": "x",
+        "github_scopes": "read:user repo",
+        "sync_state": SyncState.DONE.value,
+        "weeks_done": len(weeks),
+        "weeks_total": len(weeks),
+        "coverage_first_week": coverage["first_week"],
+        "coverage_last_week": coverage["last_week"],
+        "coverage_last_complete_week": coverage["last_complete_week"],
+        "file_size": len(serialise(document)),
+        "file_summary": json.dumps({"weeks": len(weeks), **counts}),
+        "file_history": json.dumps(history_of(document), separators=(",", ":")),
+    }
 
 
 def measure_database(
@@ -188,7 +197,8 @@ def measure_database(
         wait_http(f"{gateway_url}/healthz")
         login = "bench-member"
         cookie = _log_in(gateway_url, login)
-        _fill_dashboard(login)
+        with connection():
+            Member.update(**synced_member(login)).where(Member.oh_username == login).execute()
         headers = {"Cookie": cookie}
         sizes = {}
         with httpx.Client(base_url=gateway_url, headers=headers) as client:

@@ -1,11 +1,13 @@
 """What one ``/api/status`` answer of the gateway is made of, part by part, and how fast the bare
-app answers with asynchronous endpoints as well as synchronous ones.
+app answers with asynchronous endpoints as well as synchronous ones, and with the gateway's login
+check alone.
 
 Each part is the gateway's own code called in a loop in this process, one call after the other
 (no load): CPU microseconds per call (``time.process_time``), the least of three rounds. The parts
 are what the gateway does beyond the bare app; Starlette and uvicorn, which both do, are not
-listed. The bare app's two variants (``bench.bare``, ``BARE_ASYNC``) are loaded as in
-``bench.gateway``; see bench/README.md for what the figures say about the ratio goal.
+listed. The bare app's variants (``bench.bare``: ``BARE_ASYNC``, ``BARE_LOGIN_CHECK_REDIS_URL``)
+are loaded as in ``bench.gateway``; see bench/README.md for what the figures say about the ratio
+goal.
 """
 
 from __future__ import annotations
@@ -22,20 +24,28 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import redis.asyncio
 from itsdangerous import TimestampSigner
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
+from bench.gateway import synced_member
 from bench.load import run_load
+from gateway.app import _templates
 from gateway.metrics import Metrics
 from gateway.middleware import LOGIN_CHECK_SCRIPT
+from gateway.routes import routes
+from gateway.routes.pages import _dashboard_context
 from gateway.status import sync_status
 from launcher.services import wait_http
 from sandbox.server import free_port
 from shared.db import Member, close_database, connection, init_database, member_by_id, utcnow
 from shared.logging import configure_logging, get_logger
+from shared.settings import Settings
 from shared.syncstate import SyncState
 
 CALLS = int(os.environ.get("BENCH_PARTS_CALLS", "5000"))
@@ -86,6 +96,23 @@ def _member_database() -> Iterator[int]:
             close_database()
 
 
+def _dashboard_renderer(member: Member) -> Callable[[], str]:
+    """The dashboard page of ``member`` rendered as the gateway's dashboard route does, from
+    the member's row to the page's text, without the request's other work."""
+    settings = Settings.from_env()
+    app = Starlette(routes=routes())
+    app.state.gateway = SimpleNamespace(settings=settings, templates=_templates(settings))
+    scope = {"type": "http", "method": "GET", "path": "/dashboard", "query_string": b""}
+    request = Request({**scope, "headers": [], "app": app, "session": {}})
+    page = app.state.gateway.templates.get_template("dashboard.html")
+
+    def render() -> str:
+        context = _dashboard_context(request, member)
+        return page.render({**context, "request": request, "flashes": []})
+
+    return render
+
+
 def measure_parts(redis_url: str) -> dict[str, float]:
     """Microseconds of CPU per call of each part of a status answer."""
     parts: dict[str, float] = {}
@@ -108,6 +135,9 @@ def measure_parts(redis_url: str) -> dict[str, float]:
             lambda: json.dumps(
                 sync_status(member, now=utcnow(), cooldown_s=3600, stale_after_s=345600).as_json()
             )
+        )
+        parts["dashboard page (a three-year history)"] = _per_call_us(
+            _dashboard_renderer(Member(id=member_id, oh_username="parts", **synced_member("parts")))
         )
         metrics = Metrics(count_by_state=dict)
 
@@ -151,13 +181,21 @@ def measure_parts(redis_url: str) -> dict[str, float]:
     return parts
 
 
-def measure_bare(*, seconds: float = 3) -> dict[str, dict[str, float]]:
-    """Requests per second of the bare app on both paths, with synchronous endpoints (as the
-    gateway's) and with asynchronous ones."""
+# The bare app's variants: its endpoints synchronous (as the gateway's) or asynchronous, and
+# asynchronous with the gateway's login check and rate count in Redis before each answer.
+BARE_VARIANTS = ("sync", "async", "async + login check")
+
+
+def measure_bare(redis_url: str, *, seconds: float = 3) -> dict[str, dict[str, float]]:
+    """Requests per second of each variant of the bare app on both paths."""
     figures: dict[str, dict[str, float]] = {}
-    for variant in ("sync", "async"):
+    for variant in BARE_VARIANTS:
         port = free_port()
-        env = {**os.environ, "BARE_ASYNC": "1" if variant == "async" else ""}
+        env = {
+            **os.environ,
+            "BARE_ASYNC": "1" if variant.startswith("async") else "",
+            "BARE_LOGIN_CHECK_REDIS_URL": redis_url if "login" in variant else "",
+        }
         process = subprocess.Popen([sys.executable, "-m", "bench.bare", str(port)], env=env)
         try:
             wait_http(f"http://{HOST}:{port}/api/status")
@@ -179,11 +217,14 @@ def main() -> None:
 
     for name, us in measure_parts(BENCH_REDIS_URL).items():
         print(f"gateway part {name}: {us:.1f} µs")
-    bare = measure_bare()
+    bare = measure_bare(BENCH_REDIS_URL)
     for path in ("/api/status", "/dashboard"):
+        each = ", ".join(f"{bare[v][path]:.0f} {v}" for v in BARE_VARIANTS)
+        print(f"bare {path} req/s: {each}")
+        checked = bare["async + login check"][path]
         print(
-            f"bare {path}: {bare['sync'][path]:.0f} req/s with sync endpoints, "
-            f"{bare['async'][path]:.0f} with async ones"
+            f"bare {path} with the login check alone: {checked / bare['async'][path]:.2f} of "
+            f"the async bare app, {checked / bare['sync'][path]:.2f} of the sync one"
         )
 
 

@@ -22,10 +22,14 @@ YEARS = 10
 COMMITS = 50_000
 
 
-def synthetic_history(*, seed: int = 7, commits: int = COMMITS) -> dict[str, Any]:
+def synthetic_history(
+    *, seed: int = 7, commits: int = COMMITS, years: int = YEARS, items: int = 3000
+) -> dict[str, Any]:
+    """Weeks of ``years`` years, up to last week, with ``commits`` commits, ``items`` pull
+    requests and issues and as many reviews, spread at random."""
     rng = random.Random(seed)
     last = IsoWeek.current().previous()
-    first = IsoWeek(last.year - YEARS, last.week if last.week <= 52 else 52)
+    first = IsoWeek(last.year - years, last.week if last.week <= 52 else 52)
     weeks = list(first.until(last))
     activity = {week: empty_activity(week) for week in weeks}
     repos = [f"octo-heavy/repo-{i:02d}" for i in range(60)]
@@ -43,7 +47,7 @@ def synthetic_history(*, seed: int = 7, commits: int = COMMITS) -> dict[str, Any
             }
         )
         activity[week]["contributions"][when.date().isoformat()] += 1
-    for n in range(3000):
+    for n in range(items):
         week = rng.choice(weeks)
         opened = utc_timestamp(week.starts_at + dt.timedelta(hours=rng.randrange(168)))
         repo = rng.choice(repos)
