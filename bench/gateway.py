@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psutil
 
 from bench.load import LoadResult, merged, run_load, run_rate
 from bench.merge import synthetic_history
@@ -70,6 +71,11 @@ class PathFigures:
     bare: LoadResult
     fixed_rate: LoadResult  # the gateway at LATENCY_RATE_PER_S
     bare_fixed_rate: LoadResult  # the bare app at the same rate: the machine's own floor
+    gateway_cpu_s: float  # the gateway process's CPU time (all threads) during ``gateway``
+
+    @property
+    def cpu_us_per_answer(self) -> float:
+        return self.gateway_cpu_s / self.gateway.requests * 1e6
 
     @property
     def ratio(self) -> float:
@@ -168,6 +174,11 @@ def synced_member(login: str) -> dict[str, Any]:
     }
 
 
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 def measure_database(
     database_url: str, *, sandbox_url: str, redis_url: str, log_dir: Path
 ) -> dict[str, PathFigures]:
@@ -193,7 +204,7 @@ def measure_database(
     }
     services = ServiceSet(env=env, log_dir=log_dir)
     try:
-        services.start("gateway", [sys.executable, "-m", "gateway"])
+        process = psutil.Process(services.start("gateway", [sys.executable, "-m", "gateway"]).pid)
         wait_http(f"{gateway_url}/healthz")
         login = "bench-member"
         cookie = _log_in(gateway_url, login)
@@ -218,7 +229,9 @@ def measure_database(
         for path in ("/api/status", "/dashboard"):
             run_load(host=HOST, port=gateway_port, path=path, headers=headers, duration_s=1)
             gateway_runs, bare_runs = [], []
+            gateway_cpu_s = 0.0
             for _ in range(ROUNDS):
+                cpu_before = _cpu_s(process)
                 gateway_runs.append(
                     run_load(
                         host=HOST,
@@ -229,6 +242,7 @@ def measure_database(
                         duration_s=DURATION_S / ROUNDS,
                     )
                 )
+                gateway_cpu_s += _cpu_s(process) - cpu_before
                 bare_runs.append(
                     run_load(
                         host=HOST,
@@ -254,6 +268,7 @@ def measure_database(
                 bare=merged(bare_runs),
                 fixed_rate=fixed[gateway_port],
                 bare_fixed_rate=fixed[bare_port],
+                gateway_cpu_s=gateway_cpu_s,
             )
         return results
     finally:
@@ -297,6 +312,7 @@ def describe(figures: dict[str, dict[str, PathFigures]]) -> list[str]:
                 f"at {LATENCY_RATE_PER_S:.0f} req/s p50 {f.fixed_rate.percentile_ms(0.5):.1f} ms "
                 f"p99 {f.fixed_rate.percentile_ms(0.99):.1f} ms "
                 f"(bare p99 {f.bare_fixed_rate.percentile_ms(0.99):.1f} ms); "
+                f"gateway CPU {f.cpu_us_per_answer:.0f} µs per answer; "
                 f"load generator used {f.gateway.client_cpu_share:.0%} of a core"
             )
     return lines
