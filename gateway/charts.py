@@ -157,7 +157,7 @@ def heatmap(history: dict[str, Any], year: int, *, today: dt.date) -> Heatmap:
         active_days=len(counts),
         busiest=None
         if busiest is None
-        else ((jan1 + dt.timedelta(days=busiest[1])).isoformat(), int(busiest[0] or 0)),
+        else ((jan1 + dt.timedelta(days=busiest[1])).isoformat(), busiest[0]),
     )
 
 

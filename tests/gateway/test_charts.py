@@ -57,6 +57,19 @@ def test_a_year_is_a_column_per_week_monday_on_top() -> None:
     assert years_of(HISTORY) == [2024]
 
 
+def test_the_squares_as_svg_say_each_day_and_its_count() -> None:
+    year = heatmap(HISTORY, 2024, today=dt.date(2024, 1, 20))
+    svg = str(year.cells_svg)
+    assert svg.count("<rect ") == 366
+    friday = f'<rect x="{HEATMAP_LEFT}" y="{HEATMAP_TOP + 4 * STEP}" width="{CELL}" height="{CELL}"'
+    assert friday + ' rx="2" class="l4" data-date="2024-01-05" data-count="8"/>' in svg
+    assert 'class="lu" data-date="2024-01-09" data-count=""/>' in svg
+    assert 'class="lx" data-date="2024-12-31" data-count=""/>' in svg
+    assert year.has_unknown
+    known = {**HISTORY, "days": [0 if n is None else n for n in HISTORY["days"]]}
+    assert not heatmap(known, 2024, today=dt.date(2024, 1, 20)).has_unknown
+
+
 def test_weekly_bands_each_on_their_own_scale() -> None:
     chart = weekly_chart(HISTORY)
     assert [band.kind for band in chart.bands] == ["commits", "pull_requests", "issues", "reviews"]

@@ -214,6 +214,7 @@ def test_dashboard_draws_the_history_from_the_stored_digest(browser: Any) -> Non
     page = browser.get("/dashboard").text
     assert 'id="heatmap-svg"' in page
     assert 'data-date="2026-01-06" data-count="3"' in page
+    assert "not known (imported history)" in page  # its first days came from github.json
     assert page.count('class="band band-') == 4
     assert '<a href="/dashboard?year=2025#activity" data-year="2025">2025</a>' in page
     assert "&#34;schema&#34;: 1" in page  # the preview of the file
