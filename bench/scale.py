@@ -105,22 +105,29 @@ def member_floor_s(*, core: int, requests: int, contributions_s: float, latency_
 
     Its first request (``/user``) opens its first window of CORE_LIMIT core requests; its
     contribution queries (GraphQL, ``contributions_s`` as the sandbox answered them) come before
-    its first commit listing. A member needing n windows starts its last window no earlier than
-    (n - 1) windows after its first; if its contribution queries outlast the first window, that
-    window is lost and the count restarts when they end. The requests of the last window take at
-    least the latency each, and every request at least the latency. Request time beyond the
-    latency, and the upload, are not counted.
+    its first commit listing. A member's requests go one after the other, each taking at least
+    the latency, so its first window holds only the listings that fit in the time left of it
+    after the contribution queries (none if they outlast it: the count then restarts when they
+    end). Each later window starts when the one before ends, holds CORE_LIMIT requests, and the
+    requests of the last one take at least the latency each; every request does too. Request
+    time beyond the latency, and the upload, are not counted.
     """
-    if contributions_s < WINDOW_S:
-        windows = math.ceil(core / CORE_LIMIT)
-        start_of_last = max((windows - 1) * WINDOW_S, contributions_s)
-        last_window = core - (windows - 1) * CORE_LIMIT
+    listings = max(core - 1, 0)
+    if contributions_s < WINDOW_S and latency_s > 0:
+        in_first = min(CORE_LIMIT - 1, int((WINDOW_S - contributions_s) / latency_s))
+    elif contributions_s < WINDOW_S:
+        in_first = CORE_LIMIT - 1
     else:
-        listings = max(core - 1, 0)
-        windows = math.ceil(listings / CORE_LIMIT)
-        start_of_last = contributions_s + max(windows - 1, 0) * WINDOW_S
-        last_window = listings - max(windows - 1, 0) * CORE_LIMIT
-    return max(start_of_last + last_window * latency_s, requests * latency_s)
+        in_first = 0
+    later = max(listings - in_first, 0)
+    if later == 0:
+        end_s = contributions_s + listings * latency_s
+    else:
+        windows = math.ceil(later / CORE_LIMIT)
+        opened_s = WINDOW_S if contributions_s < WINDOW_S else contributions_s
+        start_of_last = opened_s + (windows - 1) * WINDOW_S
+        end_s = start_of_last + (later - (windows - 1) * CORE_LIMIT) * latency_s
+    return max(end_s, requests * latency_s)
 
 
 def _contributions_s(entries: list[dict[str, Any]]) -> float:
