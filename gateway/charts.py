@@ -128,7 +128,8 @@ def heatmap(history: dict[str, Any], year: int, *, today: dt.date) -> Heatmap:
     days: list[int | None] = history["days"]
     jan1 = dt.date(year, 1, 1)
     offset = (jan1 - first).days  # the index of 1 January in ``days``
-    length = (dt.date(year, 12, 31) - jan1).days + 1
+    places, months, columns = _calendar(year)
+    length = len(places)
     # The year's days that are in the history: (index in the year, count or None).
     held = [(i, days[offset + i]) for i in range(max(0, -offset), min(length, len(days) - offset))]
     counts = [n for _, n in held if n]
@@ -140,7 +141,6 @@ def heatmap(history: dict[str, Any], year: int, *, today: dt.date) -> Heatmap:
         if i < through:
             known[i] = n
             levels[i] = "u" if n is None else str(math.ceil(4 * n / top)) if n else "0"
-    places, months, columns = _calendar(year)
     cells = [
         Cell(x, y, date, count, level)
         for (x, y, date), count, level in zip(places, known, levels, strict=True)
