@@ -113,19 +113,17 @@ def member_floor_s(*, core: int, requests: int, contributions_s: float, latency_
     time beyond the latency, and the upload, are not counted.
     """
     listings = max(core - 1, 0)
-    if contributions_s < WINDOW_S and latency_s > 0:
-        in_first = min(CORE_LIMIT - 1, int((WINDOW_S - contributions_s) / latency_s))
-    elif contributions_s < WINDOW_S:
-        in_first = CORE_LIMIT - 1
-    else:
-        in_first = 0
+    in_first = 0  # listings that fit in the first window after the contribution queries
+    if contributions_s < WINDOW_S:
+        time_left_s = WINDOW_S - contributions_s
+        fitting = int(time_left_s / latency_s) if latency_s > 0 else CORE_LIMIT
+        in_first = min(CORE_LIMIT - 1, fitting)
     later = max(listings - in_first, 0)
     if later == 0:
         end_s = contributions_s + listings * latency_s
     else:
         windows = math.ceil(later / CORE_LIMIT)
-        opened_s = WINDOW_S if contributions_s < WINDOW_S else contributions_s
-        start_of_last = opened_s + (windows - 1) * WINDOW_S
+        start_of_last = max(WINDOW_S, contributions_s) + (windows - 1) * WINDOW_S
         end_s = start_of_last + (later - (windows - 1) * CORE_LIMIT) * latency_s
     return max(end_s, requests * latency_s)
 
